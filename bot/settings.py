@@ -1,0 +1,204 @@
+"""One typed settings object, read from environment variables (and a ``.env`` file).
+
+This is the only module that reads the environment. Everything else receives a
+``Settings`` (or the values it needs) so tests can build their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROFILES = ("dev", "prod")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the assistant, with the embedded single-machine defaults."""
+
+    # Deployment profile: dev (SQLite, in-memory lock store) or prod (PostgreSQL, Redis).
+    profile: str = "dev"
+    # Where the servers listen. Loopback by default: put a TLS proxy in front to expose them.
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    # Token protecting Rasa's HTTP API (/model/parse, trackers); empty = API on loopback only.
+    rasa_api_token: str = ""
+    # Local state (SQLite databases, logs) lives here; gitignored.
+    var_dir: Path = ROOT / "var"
+    model_path: Path = ROOT / "models" / "current.tar.gz"
+    # Our own tables (dedupe, tickets, analytics). Default: SQLite under var/.
+    database_url: str = ""
+    # Rasa tracker store in the dev profile (SQLite file); default var_dir/tracker.db.
+    tracker_db_path: Path | None = None
+    redis_url: str = ""
+    directory_path: Path = ROOT / "directory"
+    log_level: str = "INFO"
+    # Public HTTPS base URL the messaging platforms call (Twilio signs against it).
+    public_base_url: str = ""
+    # WhatsApp through Twilio.
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_whatsapp_number: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_template_sid: str = ""
+    # Telegram (people) and the separate Telegram bot for mediators.
+    telegram_bot_token: str = field(default="", repr=False)
+    telegram_webhook_secret: str = field(default="", repr=False)
+    telegram_api_base_url: str = "https://api.telegram.org"
+    mediator_telegram_bot_token: str = field(default="", repr=False)
+    # Secret token of the mediators' bot webhook (setWebhook secret_token).
+    mediator_telegram_webhook_secret: str = field(default="", repr=False)
+    # Hand-off: the mediators' registry (personal data: outside git), widening and expiry.
+    mediators_file: Path = ROOT / "var" / "mediators.yml"
+    handoff_widen_after_minutes: int = 10
+    handoff_expire_after_hours: int = 72
+    # Keyed hash for pseudonyms in analytics and logs.
+    pseudonym_key: str = field(default="", repr=False)
+    retention_days: int = 90
+
+    @property
+    def action_endpoint_url(self) -> str:
+        """URL Rasa calls to run custom actions."""
+        return f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
+    def effective_database_url(self) -> str:
+        """Our own database: DATABASE_URL, else SQLite under var/."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'assistant.db'}"
+
+    @property
+    def has_whatsapp(self) -> bool:
+        """True when Twilio credentials are configured."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def has_telegram(self) -> bool:
+        """True when a Telegram bot token is configured."""
+        return bool(self.telegram_bot_token)
+
+    def rasa_env(self) -> dict[str, str]:
+        """Variables that Rasa's YAML files read through ``${VAR}`` (all must be set)."""
+        return {
+            "ACTION_ENDPOINT_URL": self.action_endpoint_url,
+            "TRACKER_DB_PATH": str(self.tracker_db_path or self.var_dir / "tracker.db"),
+            "DATABASE_URL": self.effective_database_url,
+            "REDIS_URL": self.redis_url,
+            "PUBLIC_BASE_URL": self.public_base_url,
+            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "TWILIO_WHATSAPP_NUMBER": self.twilio_whatsapp_number,
+            "TWILIO_API_BASE_URL": self.twilio_api_base_url,
+            "TWILIO_TEMPLATE_SID": self.twilio_template_sid,
+            "TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
+            "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret,
+            "TELEGRAM_API_BASE_URL": self.telegram_api_base_url,
+            "MEDIATOR_TELEGRAM_BOT_TOKEN": self.mediator_telegram_bot_token,
+            "MEDIATOR_TELEGRAM_WEBHOOK_SECRET": self.mediator_telegram_webhook_secret,
+        }
+
+    @property
+    def endpoints_file(self) -> Path:
+        """Rasa endpoints of the profile: embedded defaults, or PostgreSQL and Redis."""
+        return ROOT / ("endpoints.prod.yml" if self.profile == "prod" else "endpoints.yml")
+
+    def profile_env(self) -> dict[str, str]:
+        """The pieces of DATABASE_URL and REDIS_URL that Rasa's stores take one by one."""
+        if self.profile != "prod":
+            return {}
+        db = urlsplit(self.database_url)
+        redis = urlsplit(self.redis_url)
+        return {
+            "DB_DIALECT": db.scheme.split("+")[0],
+            "DB_HOST": db.hostname or "127.0.0.1",
+            "DB_PORT": str(db.port or 5432),
+            "DB_NAME": db.path.lstrip("/") or "postgres",
+            "DB_USER": unquote(db.username or ""),
+            "DB_PASSWORD": unquote(db.password or ""),
+            "REDIS_HOST": redis.hostname or "127.0.0.1",
+            "REDIS_PORT": str(redis.port or 6379),
+            "REDIS_DB": redis.path.lstrip("/") or "0",
+            "REDIS_PASSWORD": unquote(redis.password or ""),
+        }
+
+    def to_env(self) -> dict[str, str]:
+        """Every setting as the environment variable that sets it (for child processes)."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            env[_env_name(f.name)] = "" if value is None else str(value)
+        return env
+
+    def public_dict(self) -> dict[str, object]:
+        """Settings without secrets, for logs and diagnostics."""
+        hidden = {f.name for f in fields(self) if not f.repr}
+        return {k: ("***" if k in hidden and v else v) for k, v in asdict(self).items()}
+
+
+def _env_name(name: str) -> str:
+    return name.upper()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = ROOT / ".env"
+) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) and a .env file.
+
+    Variables already in the environment win over the .env file, as with docker and systemd.
+    """
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    kwargs: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = values.get(_env_name(f.name))
+        if raw is None or not raw.strip():
+            continue  # empty means "not set": keep the default
+        kwargs[f.name] = _convert(f.name, f.type, raw)
+    settings = Settings(**kwargs)  # type: ignore[arg-type]
+    if settings.profile not in PROFILES:
+        raise SettingsError(f"PROFILE={settings.profile!r}: expected one of {', '.join(PROFILES)}")
+    if settings.profile == "prod":
+        if not settings.database_url.startswith("postgresql"):
+            raise SettingsError(
+                "PROFILE=prod needs DATABASE_URL=postgresql://user:password@host:5432/db"
+            )
+        if not settings.redis_url.startswith(("redis://", "rediss://")):
+            raise SettingsError("PROFILE=prod needs REDIS_URL=redis://host:6379/0")
+        if len(settings.pseudonym_key) < 16:
+            raise SettingsError(
+                "PROFILE=prod needs PSEUDONYM_KEY: a random string of at least 16 characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+    return settings
+
+
+def _convert(name: str, type_name: object, raw: str) -> object:
+    env = _env_name(name)
+    if type_name in (int, "int"):
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{env}={raw!r}: expected a whole number") from None
+        if name.endswith("_port") and not 0 < value < 65536:
+            raise SettingsError(f"{env}={raw!r}: a port is between 1 and 65535")
+        if value < 0:
+            raise SettingsError(f"{env}={raw!r}: must not be negative")
+        return value
+    if type_name in (Path, "Path", "Path | None"):
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else ROOT / path
+    return raw.strip()
