@@ -1,0 +1,528 @@
+"""Language detection for short phone messages (issue 4).
+
+Plain Python on purpose (no rasa import) so actions, channels and benchmarks can use it.
+
+Codes returned by :func:`detect`:
+
+* ``fr``, ``en``, ``es`` – Latin-script French, English, Spanish;
+* ``ar`` – anything written mainly in Arabic script (Modern Standard Arabic or Darija);
+* ``ary-Latn`` – Darija (or Arabic) written in Latin letters ("Arabizi"), including
+  Darija–French code-mixing such as "bghit nmchi l'hopital f agadir";
+* ``zgh`` – Tifinagh script (U+2D30–U+2D7F);
+* ``und`` – cannot tell: empty, emoji, digits, phone numbers, "ok", punctuation,
+  or a place name alone.
+
+How it works, cheapest first:
+
+1. script counting (Arabic / Tifinagh / Latin letters) after removing place names,
+   which are language-neutral ("salam, ana f وجدة" is still Latin-script Darija);
+2. for Latin text, a small multinomial naive-Bayes model over character 1–4-grams and
+   whole words, trained on ``bot/language_data/training.tsv`` plus the lexicons of
+   ``bot/language_data/lexicon.yml`` (loaded lazily, once), with a boost for Arabizi
+   digits (3, 7, 9, 2, 5 inside words: "3afak", "ch7al", "9rib");
+3. only when that model hesitates between French, English and Spanish, ``langdetect``
+   (seeded, restricted to fr/en/es through its prior map, text capped) is blended in.
+
+Conversation language (:func:`next_language`) is sticky: short or neutral messages never
+flip it. Tifinagh writers are answered in the current language, or in French when the
+conversation has none yet, because the assistant has no Amazigh replies (``zgh`` is not
+a reply language).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "ALL_CODES",
+    "Detection",
+    "SUPPORTED_REPLY_LANGUAGES",
+    "detect",
+    "next_language",
+]
+
+SUPPORTED_REPLY_LANGUAGES: tuple[str, ...] = ("fr", "en", "es", "ar", "ary-Latn")
+ALL_CODES: frozenset[str] = frozenset(SUPPORTED_REPLY_LANGUAGES + ("zgh", "und"))
+LATIN_CLASSES: tuple[str, ...] = ("fr", "en", "es", "ary-Latn")
+
+DATA_DIR = Path(__file__).resolve().parent / "language_data"
+TRAINING_FILE = DATA_DIR / "training.tsv"
+LEXICON_FILE = DATA_DIR / "lexicon.yml"
+
+# Long texts add nothing for a chat bot and make every step slower: look at the start only.
+MAX_CHARS = 400
+LANGDETECT_MAX_CHARS = 160
+LANGDETECT_LANGS = ("fr", "en", "es")
+# Margin (in log-probability) under which the n-gram model asks langdetect for a second
+# opinion between fr/en/es; langdetect costs a few ms, so it must stay the exception.
+# Chosen by 5-fold cross-validation on the training file (never on the eval set): about
+# 5% of messages go to langdetect, which fixes a few ambiguous fr/en/es cases.
+LANGDETECT_MARGIN = 8.0
+LANGDETECT_WEIGHT = 1.0
+
+# Sticky-language thresholds: a message must be this clear to switch languages.
+SWITCH_MIN_CONFIDENCE = 0.80
+SWITCH_MIN_WORDS = 2
+SWITCH_MIN_LETTERS = 8
+
+_NGRAM_SIZES = (1, 2, 3, 4)
+_ALPHA = 0.5
+_WORD_WEIGHT = 2.0
+_LEXICON_REPEAT = 3
+# Digits used as letters are near-certain Darija, worth a few common Darija words.
+_ARABIZI_BOOST = 5.0
+_ACCENT_BOOST = 1.0
+
+_ARABIC_RANGES = (
+    (0x0600, 0x06FF),
+    (0x0750, 0x077F),
+    (0x08A0, 0x08FF),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFF),
+)
+_TIFINAGH_RANGE = (0x2D30, 0x2D7F)
+
+_TOKEN_RE = re.compile(r"[^\W_]+")
+# Digits used as letters in Arabizi, next to a Latin letter: "3afak", "m3a", "sma7".
+_ARABIZI_RE = re.compile(r"[a-z][23579]|[23579][a-z]")
+# Digit-letter tokens that are not Arabizi: times, ordinals, units, amounts ("9h30", "2eme").
+_NOT_ARABIZI_RE = re.compile(
+    r"^\d+(?:h\d*|am|pm|er|ere|eme|e|em|min|mn|km|kg|dh|dhs|mad|eur|euros?|ans?|anos?"
+    r"|years?|yrs?|th|st|nd|rd|x\d*|g|gb|mb)$"
+)
+_FR_ACCENTS = frozenset("éèêëàâçùûîïôœ")
+_ES_ACCENTS = frozenset("ñáíóú¿¡")
+# Arabic diacritics and tatweel: dropped before matching Arabic place names.
+_AR_STRIP_RE = re.compile(r"[\u064B-\u065F\u0670\u0640]")
+_AR_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ة": "ه"})
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Detected language code and a confidence in [0, 1]."""
+
+    code: str
+    confidence: float
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _script_of(ch: str) -> str:
+    """Return 'arabic', 'tifinagh', 'latin' or '' for one character."""
+    cp = ord(ch)
+    if _TIFINAGH_RANGE[0] <= cp <= _TIFINAGH_RANGE[1]:
+        return "tifinagh"
+    for low, high in _ARABIC_RANGES:
+        if low <= cp <= high:
+            # Arabic-Indic digits and punctuation are not letters.
+            return "arabic" if ch.isalpha() else ""
+    if ch.isalpha() and cp < 0x0250:
+        return "latin"
+    if 0x1E00 <= cp <= 0x1EFF and ch.isalpha():
+        return "latin"
+    return ""
+
+
+def _fold_latin(text: str) -> str:
+    """Lower-case and strip accents, as people type on phones."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _fold_arabic(text: str) -> str:
+    """Normalise alef/ya/ta-marbuta variants and drop diacritics."""
+    return _AR_STRIP_RE.sub("", text).translate(_AR_FOLD)
+
+
+def _ngrams(token: str) -> list[str]:
+    """Character 1-4-grams of a token padded with spaces."""
+    padded = f" {token} "
+    grams: list[str] = []
+    for n in _NGRAM_SIZES:
+        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def _is_arabizi(token: str) -> bool:
+    """True when a token uses digits as Arabic letters."""
+    return bool(_ARABIZI_RE.search(token)) and not _NOT_ARABIZI_RE.match(token)
+
+
+# --------------------------------------------------------------------------- model
+
+
+class _LatinModel:
+    """Naive Bayes over character n-grams and words for fr/en/es/ary-Latn."""
+
+    def __init__(self, examples: list[tuple[str, str]], lexicon: dict[str, list[str]]) -> None:
+        """Count n-grams and words per class from examples and lexicon words."""
+        gram_counts: dict[str, dict[str, int]] = {c: {} for c in LATIN_CLASSES}
+        word_counts: dict[str, dict[str, int]] = {c: {} for c in LATIN_CLASSES}
+
+        def add(code: str, text: str, repeat: int) -> None:
+            for tok in _TOKEN_RE.findall(_fold_latin(text)):
+                if tok.isdigit():
+                    continue
+                wc = word_counts[code]
+                wc[tok] = wc.get(tok, 0) + repeat
+                gc = gram_counts[code]
+                for g in _ngrams(tok):
+                    gc[g] = gc.get(g, 0) + repeat
+
+        for code, text in examples:
+            add(code, text, 1)
+        for code, words in lexicon.items():
+            for word in words:
+                add(code, word, _LEXICON_REPEAT)
+
+        gram_vocab = set().union(*gram_counts.values())
+        self.word_vocab: frozenset[str] = frozenset(set().union(*word_counts.values()))
+        self.gram_logp: dict[str, dict[str, float]] = {}
+        self.gram_unseen: dict[str, float] = {}
+        self.word_logp: dict[str, dict[str, float]] = {}
+        self.word_unseen: dict[str, float] = {}
+        for c in LATIN_CLASSES:
+            total = sum(gram_counts[c].values())
+            denom = math.log(total + _ALPHA * (len(gram_vocab) + 1))
+            self.gram_logp[c] = {g: math.log(n + _ALPHA) - denom for g, n in gram_counts[c].items()}
+            self.gram_unseen[c] = math.log(_ALPHA) - denom
+            wtotal = sum(word_counts[c].values())
+            wdenom = math.log(wtotal + _ALPHA * (len(self.word_vocab) + 1))
+            self.word_logp[c] = {
+                w: math.log(n + _ALPHA) - wdenom for w, n in word_counts[c].items()
+            }
+            self.word_unseen[c] = math.log(_ALPHA) - wdenom
+
+    def scores(self, tokens: list[str]) -> tuple[dict[str, float], int]:
+        """Log-scores per class and the number of n-gram features used."""
+        scores = {c: 0.0 for c in LATIN_CLASSES}
+        n_feats = 0
+        for tok in tokens:
+            grams = _ngrams(tok)
+            n_feats += len(grams)
+            known_word = tok in self.word_vocab
+            for c in LATIN_CLASSES:
+                logp = self.gram_logp[c]
+                unseen = self.gram_unseen[c]
+                s = 0.0
+                for g in grams:
+                    s += logp.get(g, unseen)
+                if known_word:
+                    s += _WORD_WEIGHT * self.word_logp[c].get(tok, self.word_unseen[c])
+                scores[c] += s
+            if _is_arabizi(tok):
+                scores["ary-Latn"] += _ARABIZI_BOOST
+        return scores, n_feats
+
+
+@dataclass(frozen=True)
+class _Resources:
+    model: _LatinModel
+    latin_places: re.Pattern[str] | None
+    arabic_places: re.Pattern[str] | None
+    neutral: frozenset[str]
+
+
+def _load_training(path: Path) -> list[tuple[str, str]]:
+    """Read `code<TAB>text` lines, skipping comments and the header."""
+    examples: list[tuple[str, str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or "\t" not in line:
+            continue
+        code, text = line.split("\t", 1)
+        code = code.strip()
+        if code in LATIN_CLASSES:
+            examples.append((code, text.strip()))
+    return examples
+
+
+def _alternation(names: list[str]) -> re.Pattern[str] | None:
+    """Compile a whole-word alternation, longest names first."""
+    names = sorted({n for n in names if n}, key=len, reverse=True)
+    if not names:
+        return None
+    body = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names)
+    return re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_])")
+
+
+@lru_cache(maxsize=1)
+def _resources() -> _Resources:
+    """Load data files and train the Latin model once, on first use."""
+    lexicon_doc: dict[str, Any] = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
+    words_by_code = lexicon_doc.get("lexicon", {})
+    lexicon = {c: [str(w) for w in words_by_code.get(c, [])] for c in LATIN_CLASSES}
+    places = lexicon_doc.get("place_names", {})
+    latin_places = _alternation([_fold_latin(str(p)) for p in places.get("latin", [])])
+    # Arabic names may carry a one-letter proclitic: "فوجدة" (in Oujda), "للناظور".
+    arabic_names = [_fold_arabic(str(p)) for p in places.get("arabic", [])]
+    arabic_places = None
+    if arabic_names:
+        ordered = sorted(arabic_names, key=len, reverse=True)
+        body = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in ordered)
+        arabic_places = re.compile(rf"(?<![^\W_])[وفبل]?(?:{body})(?![^\W_])")
+    neutral = frozenset(_fold_latin(str(w)) for w in lexicon_doc.get("neutral_tokens", []))
+    model = _LatinModel(_load_training(TRAINING_FILE), lexicon)
+    return _Resources(model, latin_places, arabic_places, neutral)
+
+
+@lru_cache(maxsize=1)
+def _langdetect_factory() -> Any:
+    """Load langdetect's fr/en/es profiles once, seeded for deterministic results."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+    DetectorFactory.seed = 0
+    # Only the three profiles we may answer with: ~1/18 of the memory and load time of
+    # langdetect's global factory, and the same per-language n-gram probabilities.
+    factory = DetectorFactory()
+    profiles = [
+        (Path(PROFILES_DIRECTORY) / lang).read_text(encoding="utf-8") for lang in LANGDETECT_LANGS
+    ]
+    factory.load_json_profile(profiles)
+    return factory
+
+
+def _langdetect_probs(text: str) -> dict[str, float] | None:
+    """langdetect probabilities restricted (via its prior map) to fr/en/es, or None."""
+    try:
+        factory = _langdetect_factory()
+        detector = factory.create()
+        detector.set_max_text_length(LANGDETECT_MAX_CHARS)
+        detector.set_prior_map(dict.fromkeys(LANGDETECT_LANGS, 1.0))
+        detector.append(text[:LANGDETECT_MAX_CHARS])
+        probs = {lang.lang: lang.prob for lang in detector.get_probabilities()}
+    except Exception:  # noqa: BLE001 - langdetect raises on feature-less text; never fail
+        return None
+    restricted = {c: probs.get(c, 0.0) for c in LANGDETECT_LANGS}
+    total = sum(restricted.values())
+    if total <= 0:
+        return None
+    return {c: p / total for c, p in restricted.items()}
+
+
+# --------------------------------------------------------------------------- detect
+
+
+def _softmax(scores: dict[str, float]) -> dict[str, float]:
+    """Normalise log-scores into probabilities."""
+    top = max(scores.values())
+    exps = {c: math.exp(s - top) for c, s in scores.items()}
+    total = sum(exps.values())
+    return {c: e / total for c, e in exps.items()}
+
+
+def _length_factor(n_letters: int, n_words: int) -> float:
+    """Cap confidence for short texts so one word never looks like a clear switch."""
+    word_cap = {0: 0.5, 1: 0.7, 2: 0.92}.get(n_words, 1.0)
+    letter_cap = 1.0 - 0.5 ** (n_letters / 3)
+    return min(word_cap, letter_cap)
+
+
+def _detect_latin(raw: str, tokens: list[str], res: _Resources) -> Detection:
+    """Classify Latin-script tokens as fr, en, es or ary-Latn."""
+    scores, n_feats = res.model.scores(tokens)
+    fr_accents = sum(ch in _FR_ACCENTS for ch in raw.lower())
+    es_accents = sum(ch in _ES_ACCENTS for ch in raw.lower())
+    scores["fr"] += _ACCENT_BOOST * min(fr_accents, 3)
+    scores["es"] += _ACCENT_BOOST * min(es_accents, 3)
+
+    ranked = sorted(scores, key=scores.__getitem__, reverse=True)
+    best, second = ranked[0], ranked[1]
+    margin = scores[best] - scores[second]
+    if (
+        margin < LANGDETECT_MARGIN
+        and best != "ary-Latn"
+        and second != "ary-Latn"
+        and sum(len(t) for t in tokens) >= 3
+    ):
+        ld = _langdetect_probs(" ".join(tokens))
+        if ld is not None:
+            for c, p in ld.items():
+                scores[c] += LANGDETECT_WEIGHT * math.log(p + 1e-3)
+
+    # Scale down: naive Bayes log-scores are over-confident (n-grams are not independent).
+    temperature = max(1.0, math.sqrt(max(n_feats, 1)) / 2)
+    probs = _softmax({c: s / temperature for c, s in scores.items()})
+    best = max(probs, key=probs.__getitem__)
+    n_letters = sum(ch.isalpha() for t in tokens for ch in t)
+    conf = probs[best] * _length_factor(n_letters, len(tokens))
+    return Detection(best, round(min(max(conf, 0.0), 1.0), 4))
+
+
+def _count_words(text: str, script: str) -> int:
+    """Number of tokens containing at least one letter of the given script."""
+    return sum(any(_script_of(ch) == script for ch in t) for t in _TOKEN_RE.findall(text))
+
+
+def _detect(text: str) -> Detection:
+    """Detection without the safety net."""
+    text = text[:MAX_CHARS]
+    if not text.strip():
+        return Detection("und", 1.0)
+    res = _resources()
+
+    had_places = False
+    work = text
+    if res.arabic_places is not None and any(_script_of(ch) == "arabic" for ch in work):
+        folded = _fold_arabic(work)
+        stripped = res.arabic_places.sub(" ", folded)
+        had_places |= stripped != folded
+        work = stripped
+    lowered = _fold_latin(work)
+    if res.latin_places is not None:
+        stripped = res.latin_places.sub(" ", lowered)
+        had_places |= stripped != lowered
+        lowered = stripped
+
+    counts = {"arabic": 0, "tifinagh": 0, "latin": 0}
+    for ch in work:
+        script = _script_of(ch)
+        if script:
+            counts[script] += 1
+    # Latin letters are counted on the place-stripped, accent-folded text.
+    counts["latin"] = sum(_script_of(ch) == "latin" for ch in lowered)
+    total = sum(counts.values())
+    if total == 0:
+        return Detection("und", 0.9 if had_places else 1.0)
+
+    if counts["tifinagh"] * 2 >= total:
+        share = counts["tifinagh"] / total
+        factor = _length_factor(counts["tifinagh"], _count_words(work, "tifinagh"))
+        return Detection("zgh", round(share * factor, 4))
+    if counts["arabic"] >= counts["latin"] and counts["arabic"] > 0:
+        share = counts["arabic"] / total
+        factor = _length_factor(counts["arabic"], _count_words(work, "arabic"))
+        return Detection("ar", round(share * factor, 4))
+
+    tokens = [
+        t
+        for t in _TOKEN_RE.findall(lowered)
+        if not t.isdigit() and any(_script_of(ch) == "latin" for ch in t)
+    ]
+    meaningful = [t for t in tokens if t not in res.neutral]
+    if not meaningful:
+        return Detection("und", 0.8)
+    return _detect_latin(text, meaningful, res)
+
+
+def detect(text: str) -> Detection:
+    """Detect the language of a short message; never raises."""
+    if not isinstance(text, str):
+        return Detection("und", 1.0)
+    try:
+        return _detect(text)
+    except Exception:  # noqa: BLE001 - a chat bot must answer whatever users type
+        return Detection("und", 0.0)
+
+
+# --------------------------------------------------------------------------- stickiness
+
+_LANGUAGE_ALIASES: dict[str, str] = {
+    "fr": "fr",
+    "french": "fr",
+    "francais": "fr",
+    "fransawiya": "fr",
+    "frances": "fr",
+    "en": "en",
+    "english": "en",
+    "anglais": "en",
+    "ingles": "en",
+    "es": "es",
+    "spanish": "es",
+    "espagnol": "es",
+    "espanol": "es",
+    "sbanyoliya": "es",
+    "ar": "ar",
+    "arabic": "ar",
+    "arabe": "ar",
+    "3arabiya": "ar",
+    "العربية": "ar",
+    "ary": "ary-Latn",
+    "ary-latn": "ary-Latn",
+    "darija": "ary-Latn",
+    "darija-latn": "ary-Latn",
+    "الدارجة": "ar",
+}
+
+
+def _normalise_requested(requested: str | None) -> str | None:
+    """Map a requested language name or code to a reply language, or None."""
+    if not requested or not isinstance(requested, str):
+        return None
+    key = _fold_latin(requested.strip())
+    if requested.strip() in SUPPORTED_REPLY_LANGUAGES:
+        return requested.strip()
+    return _LANGUAGE_ALIASES.get(key)
+
+
+def _is_clear(detection: Detection, text_letters: int | None, text_words: int | None) -> bool:
+    """Whether a detection is clear enough to switch languages."""
+    if detection.confidence < SWITCH_MIN_CONFIDENCE:
+        return False
+    if text_letters is not None and text_letters < SWITCH_MIN_LETTERS:
+        return False
+    if text_words is not None and text_words < SWITCH_MIN_WORDS:
+        return False
+    return True
+
+
+def next_language(
+    current: str | None,
+    detection: Detection,
+    intent: str | None = None,
+    requested: str | None = None,
+    text: str | None = None,
+) -> str | None:
+    """Return the conversation's reply language after one user message.
+
+    Rules: an explicit ``change_language`` intent with a supported requested language
+    always wins; ``zgh`` and ``und`` never replace a known language (Tifinagh writers get
+    ``fr`` when nothing is known yet); with no language yet any supported detection is
+    adopted; otherwise only a clear message (confidence >= SWITCH_MIN_CONFIDENCE and, when
+    ``text`` is given, >= SWITCH_MIN_WORDS words and SWITCH_MIN_LETTERS letters, place
+    names excluded) switches. Without ``text`` the confidence alone decides; it already
+    drops for one-word messages and place names come back as ``und``.
+    """
+    if current not in SUPPORTED_REPLY_LANGUAGES:
+        current = None
+    if intent == "change_language":
+        wanted = _normalise_requested(requested)
+        if wanted is not None:
+            return wanted
+    code = detection.code
+    if code not in SUPPORTED_REPLY_LANGUAGES:
+        if current is None and code == "zgh":
+            return "fr"
+        return current
+    if current is None:
+        return code
+    if code == current:
+        return current
+    letters = words = None
+    if text is not None:
+        letters, words = _content_size(text)
+    return code if _is_clear(detection, letters, words) else current
+
+
+def _content_size(text: str) -> tuple[int, int]:
+    """Letters and words of a message once place names and neutral words are removed."""
+    try:
+        res = _resources()
+        work = _fold_latin(_fold_arabic(text[:MAX_CHARS]))
+        if res.arabic_places is not None:
+            work = res.arabic_places.sub(" ", work)
+        if res.latin_places is not None:
+            work = res.latin_places.sub(" ", work)
+        words = [t for t in _TOKEN_RE.findall(work) if not t.isdigit() and t not in res.neutral]
+        letters = sum(ch.isalpha() for t in words for ch in t)
+        return letters, len(words)
+    except Exception:  # noqa: BLE001 - be conservative: unknown size never switches
+        return 0, 0
