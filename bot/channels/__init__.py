@@ -1,0 +1,1 @@
+"""WhatsApp (Twilio) and Telegram channels: authenticated, exactly once, ordered per person."""

@@ -1,0 +1,29 @@
+"""Hook for code that must see a message before Rasa does (the mediator hand-off).
+
+The pipeline calls every interceptor in order; the first that returns True consumes the
+message and Rasa never sees it (e.g. a person talking to a mediator). No Rasa import.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+
+from bot.channels.base import IncomingMessage
+from bot.settings import Settings
+
+
+class Interceptor(Protocol):
+    """Something that may take a message before Rasa does."""
+
+    async def intercept(self, message: IncomingMessage) -> bool:
+        """True when the message was consumed and must not reach Rasa."""
+        ...
+
+
+def default_interceptors(settings: Settings, engine: Engine) -> list[Interceptor]:
+    """The interceptors of a deployment, in order: the mediator hand-off (bot/handoff)."""
+    from bot.handoff.relay import HandoffInterceptor, runtime_for
+
+    return [HandoffInterceptor(runtime_for(settings, engine))]

@@ -1,0 +1,160 @@
+"""From an authenticated webhook to Rasa: dedupe, contact, ordered queue, interceptors.
+
+The adapters (whatsapp.py, telegram.py) check authenticity and parse the platform's
+payload into an :class:`IncomingMessage`; everything after that is here. No Rasa import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from bot.channels.base import (
+    CALLBACK,
+    TEXT,
+    IncomingMessage,
+    OutgoingMessage,
+    catalogue_text,
+    guess_language,
+    payload_for_reply,
+)
+from bot.channels.interceptors import Interceptor
+from bot.channels.queue import PersonQueues
+from bot.channels.store import ChannelStore
+
+log = logging.getLogger(__name__)
+
+# Platforms stop retrying within a day; ids older than this are pruned now and then.
+DEDUPE_KEEP = timedelta(days=7)
+PRUNE_EVERY = 1000
+
+DUPLICATE = "duplicate"
+QUEUED = "queued"
+BUSY = "busy"
+
+
+class Delivery(Protocol):
+    """Sends an assistant message to a pseudonymous person on one platform."""
+
+    async def deliver(self, message: OutgoingMessage) -> bool:
+        """True when the platform accepted the message."""
+        ...
+
+
+Dispatch = Callable[[IncomingMessage], Awaitable[None]]
+# Maps a button press (Telegram callback data) or a typed number back to a payload.
+ReplyMapper = Callable[[IncomingMessage, tuple[str, ...]], str | None]
+
+
+def numbered_reply(message: IncomingMessage, payloads: tuple[str, ...]) -> str | None:
+    """WhatsApp: a typed number within the last list stands for that button's payload."""
+    if message.kind != TEXT:
+        return None
+    return payload_for_reply(message.text, payloads)
+
+
+@dataclass
+class Pipeline:
+    """Accepts parsed messages at once and processes each person's messages in order."""
+
+    channel: str
+    store: ChannelStore
+    delivery: Delivery
+    dispatch: Dispatch
+    interceptors: list[Interceptor] = field(default_factory=list)
+    reply_mapper: ReplyMapper = numbered_reply
+    acknowledge: Callable[[IncomingMessage], Awaitable[None]] | None = None
+    max_per_person: int = 20
+    _queues: PersonQueues | None = None
+    _accepted: int = 0
+
+    @property
+    def queues(self) -> PersonQueues:
+        """The per-person queues (created inside the server's event loop on first use)."""
+        if self._queues is None:
+            self._queues = PersonQueues(
+                self._process, self._failed, max_per_person=self.max_per_person
+            )
+        return self._queues
+
+    async def accept(self, message: IncomingMessage) -> str:
+        """Record and queue ``message``: DUPLICATE, QUEUED or BUSY (refused, not recorded)."""
+        new = await asyncio.to_thread(
+            self.store.mark_processed, self.channel, message.external_id, message.received_at
+        )
+        if not new:
+            log.info("%s update %s already processed: ignored", self.channel, message.external_id)
+            return DUPLICATE
+        self._accepted += 1
+        if self._accepted % PRUNE_EVERY == 0:
+            await self._prune(message)
+        await asyncio.to_thread(
+            self.store.record_inbound,
+            message.sender,
+            self.channel,
+            message.address,
+            message.first_name,
+            message.received_at,
+        )
+        if message.kind in (TEXT, CALLBACK):
+            contact = await asyncio.to_thread(self.store.contact, message.sender)
+            payloads = contact.last_buttons if contact else ()
+            payload = self.reply_mapper(message, payloads)
+            if payload is not None:
+                message.text = payload
+            elif message.kind == CALLBACK:
+                # A keyboard from an older conversation: its index means nothing any more.
+                message.kind, message.text = TEXT, ""
+        if not self.queues.submit(message):
+            # Not processed after all: let the platform's retry be accepted later.
+            await asyncio.to_thread(self.store.forget_processed, self.channel, message.external_id)
+            asyncio.get_running_loop().create_task(self._tell(message, "busy"))
+            return BUSY
+        return QUEUED
+
+    async def _prune(self, message: IncomingMessage) -> None:
+        try:
+            count = await asyncio.to_thread(
+                self.store.prune_processed, message.received_at - DEDUPE_KEEP
+            )
+        except Exception:  # noqa: BLE001 (pruning is housekeeping; the message goes on)
+            log.exception("could not prune old webhook ids")
+            return
+        log.info("pruned %d webhook ids older than %s", count, DEDUPE_KEEP)
+
+    async def _process(self, message: IncomingMessage) -> None:
+        if message.callback_id and self.acknowledge is not None:
+            await self.acknowledge(message)
+        if message.truncated:
+            await self._tell(message, "input_truncated")
+        for interceptor in self.interceptors:
+            if await interceptor.intercept(message):
+                log.info("%s message of %s taken by %s", message.kind, message.sender,
+                         type(interceptor).__name__)  # fmt: skip
+                return
+        if message.kind == TEXT and not message.text.strip():
+            log.info("empty %s message from %s: nothing to answer", self.channel, message.sender)
+            return
+        await self.dispatch(message)
+
+    async def _failed(self, message: IncomingMessage, exc: BaseException) -> None:
+        log.error("%s could not be answered (%s); sending an apology", message.sender,
+                  exc.__class__.__name__)  # fmt: skip
+        await self._tell(message, "technical_problem")
+
+    async def _tell(self, message: IncomingMessage, key: str) -> None:
+        text = catalogue_text(key, guess_language(message.text))
+        try:
+            await self.delivery.deliver(OutgoingMessage(message.sender, text))
+        except Exception:  # noqa: BLE001 (a notice must never break the worker)
+            log.exception("could not send the %s notice to %s", key, message.sender)
+
+    async def drain(self, timeout: float = 20.0) -> int:
+        """Finish queued messages on shutdown; the number left unprocessed."""
+        if self._queues is None:
+            return 0
+        return len(await self._queues.drain(timeout))

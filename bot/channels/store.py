@@ -1,0 +1,211 @@
+"""Channel state in our database: processed webhook ids (exactly once) and contacts.
+
+``processed_updates`` remembers every MessageSid / update_id, so a retried webhook is not
+processed twice, even across a restart. ``contacts`` maps a pseudonym back to the platform
+address the channels must reply to; it is the only place a phone number or chat id is kept.
+No Rasa import.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import make_engine, metadata, migrate
+
+log = logging.getLogger(__name__)
+
+processed_updates = Table(
+    "processed_updates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    UniqueConstraint("channel", "external_id", name="uq_processed_updates_channel_external_id"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("pseudonym", String(64), primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("first_name", String(128), nullable=True),
+    Column("last_inbound_at", DateTime(timezone=True), nullable=True),
+    # Payloads of the last buttons sent, so "2" (WhatsApp) or an index (Telegram) maps back.
+    Column("last_buttons", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# WhatsApp allows free-form messages only within 24 hours of the person's last message.
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; everything we store is UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where to reach a pseudonymous person."""
+
+    pseudonym: str
+    channel: str
+    address: str
+    first_name: str | None
+    last_inbound_at: datetime | None
+    last_buttons: tuple[str, ...]
+    created_at: datetime
+
+    def within_whatsapp_window(self, now: datetime) -> bool:
+        """True when free text may be sent (the person wrote in the last 24 hours)."""
+        return self.last_inbound_at is not None and now - self.last_inbound_at < WHATSAPP_WINDOW
+
+
+class ChannelStore:
+    """Synchronous access to the channel tables (call it through ``asyncio.to_thread``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def mark_processed(self, channel: str, external_id: str, received_at: datetime) -> bool:
+        """Remember ``external_id``; False when it was already processed (a retry)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(processed_updates).values(
+                        channel=channel, external_id=external_id[:128], received_at=received_at
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def forget_processed(self, channel: str, external_id: str) -> None:
+        """Forget an id we could not accept after all, so the platform's retry is processed."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(processed_updates).where(
+                    processed_updates.c.channel == channel,
+                    processed_updates.c.external_id == external_id[:128],
+                )
+            )
+
+    def is_processed(self, channel: str, external_id: str) -> bool:
+        """Whether ``external_id`` was already seen on ``channel``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(processed_updates.c.id).where(
+                    processed_updates.c.channel == channel,
+                    processed_updates.c.external_id == external_id[:128],
+                )
+            ).first()
+        return row is not None
+
+    def prune_processed(self, older_than: datetime) -> int:
+        """Delete dedupe ids older than ``older_than`` (platforms stop retrying within hours)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(processed_updates).where(processed_updates.c.received_at < older_than)
+            )
+        return int(result.rowcount or 0)
+
+    def record_inbound(
+        self,
+        pseudonym: str,
+        channel: str,
+        address: str,
+        first_name: str | None,
+        at: datetime,
+    ) -> None:
+        """Create or refresh the contact of a person who just wrote."""
+        values = {"channel": channel, "address": address, "last_inbound_at": at}
+        if first_name:
+            values["first_name"] = first_name[:128]
+        for _attempt in range(2):
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    update(contacts).where(contacts.c.pseudonym == pseudonym).values(**values)
+                ).rowcount
+                if done:
+                    return
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            insert(contacts).values(pseudonym=pseudonym, created_at=at, **values)
+                        )
+                    return
+                except IntegrityError:
+                    continue  # created concurrently by another webhook: update it instead
+
+    def contact(self, pseudonym: str) -> Contact | None:
+        """The contact behind ``pseudonym``, if known."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(contacts).where(contacts.c.pseudonym == pseudonym)).first()
+        if row is None:
+            return None
+        try:
+            buttons = tuple(str(p) for p in json.loads(row.last_buttons or "[]"))
+        except (ValueError, TypeError):
+            buttons = ()
+        return Contact(
+            pseudonym=row.pseudonym,
+            channel=row.channel,
+            address=row.address,
+            first_name=row.first_name,
+            last_inbound_at=_aware(row.last_inbound_at),
+            last_buttons=buttons,
+            created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        )
+
+    def set_last_buttons(self, pseudonym: str, payloads: list[str]) -> None:
+        """Remember the payloads of the buttons just sent (empty list: none pending)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(contacts)
+                .where(contacts.c.pseudonym == pseudonym)
+                .values(last_buttons=json.dumps(payloads, ensure_ascii=False))
+            )
+
+    def delete_contact(self, pseudonym: str) -> None:
+        """Erase a person's contact (right to erasure)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(contacts).where(contacts.c.pseudonym == pseudonym))
+
+
+_stores: dict[str, ChannelStore] = {}
+_lock = threading.Lock()
+
+
+def shared_store(database_url: str) -> ChannelStore:
+    """One migrated store per database URL and process (both channels share it)."""
+    with _lock:
+        store = _stores.get(database_url)
+        if store is None:
+            engine = make_engine(database_url)
+            migrate(engine)
+            store = _stores[database_url] = ChannelStore(engine)
+        return store

@@ -1,0 +1,285 @@
+"""Telegram as a Rasa input channel: ``POST /webhooks/telegram/webhook``.
+
+Every request must carry ``X-Telegram-Bot-Api-Secret-Token`` equal to
+``TELEGRAM_WEBHOOK_SECRET`` (compared in constant time; set it with setWebhook's
+``secret_token``); anything else gets 403 and never reaches Rasa. Retried updates (same
+update_id) get 200 and are not processed again. Updates without a message (edits, chat
+member changes) are acknowledged; button presses are answered (answerCallbackQuery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import Message, Update
+
+from bot.channels import base
+from bot.channels.base import IncomingMessage, clean_text, truncate_input, typed_text
+from bot.channels.interceptors import default_interceptors
+from bot.channels.outbound import build_delivery, register
+from bot.channels.pipeline import BUSY, Pipeline
+from bot.channels.rasa_common import (
+    SETUP_RETRY_S,
+    DeliveryOutput,
+    drain_on_stop,
+    rasa_dispatch,
+    settings_from_credentials,
+)
+from bot.channels.store import shared_store
+from bot.channels.telegram_api import TelegramDelivery, payload_for_callback
+from bot.pseudonyms import key_for, pseudonym
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+MAX_BODY_BYTES = 256 * 1024
+CREDENTIAL_FIELDS = {
+    "bot_token": "telegram_bot_token",
+    "webhook_secret": "telegram_webhook_secret",
+    "api_base_url": "telegram_api_base_url",
+}
+
+
+def message_kind(message: Message) -> str:
+    """Kind of a Telegram message from the field it carries."""
+    if message.location is not None or message.venue is not None:
+        return base.LOCATION
+    if message.voice is not None or message.audio is not None:
+        return base.VOICE
+    if message.photo:
+        return base.IMAGE
+    if message.sticker is not None:
+        return base.STICKER
+    if message.video is not None or message.video_note is not None or message.animation:
+        return base.VIDEO
+    if message.document is not None:
+        mime = (message.document.mime_type or "").lower()
+        return base.IMAGE if mime.startswith("image/") else base.DOCUMENT
+    if message.text is not None:
+        return base.TEXT
+    return base.UNSUPPORTED
+
+
+def _media_id(message: Message) -> str | None:
+    for item in (message.voice, message.audio, message.sticker, message.video,
+                 message.video_note, message.animation, message.document):  # fmt: skip
+        if item is not None:
+            return item.file_id
+    return message.photo[-1].file_id if message.photo else None
+
+
+def parse_update(update: Update, key: str) -> IncomingMessage | None:
+    """The person's message in ``update``; None when there is nothing to answer."""
+    external_id = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat if query.message is not None else None
+        chat_id = str(chat.id) if chat is not None else str(query.from_user.id)
+        if chat is not None and chat.type != "private":
+            return None
+        return IncomingMessage(
+            channel=CHANNEL,
+            address=chat_id,
+            sender=pseudonym(CHANNEL, chat_id, key),
+            text=(query.data or "")[:256],
+            kind=base.CALLBACK,
+            external_id=external_id,
+            first_name=query.from_user.first_name,
+            callback_id=query.id,
+        )
+    message = update.message
+    if message is None:
+        return None
+    if message.chat.type != "private":
+        # People's questions are private; a group would expose them to each other.
+        return None
+    address = str(message.chat.id)
+    incoming = IncomingMessage(
+        channel=CHANNEL,
+        address=address,
+        sender=pseudonym(CHANNEL, address, key),
+        kind=message_kind(message),
+        external_id=external_id,
+        first_name=message.from_user.first_name if message.from_user else None,
+    )
+    text = clean_text(message.text or message.caption or "")
+    incoming.text, incoming.truncated = truncate_input(typed_text(text))
+    if incoming.kind == base.LOCATION:
+        location = message.location or (message.venue.location if message.venue else None)
+        if location is None:
+            incoming.kind = base.UNSUPPORTED
+        else:
+            incoming.latitude, incoming.longitude = location.latitude, location.longitude
+    elif incoming.kind != base.TEXT:
+        incoming.media_url = _media_id(message)
+        incoming.media_type = incoming.kind
+    return incoming
+
+
+def _callback_mapper(message: IncomingMessage, payloads: tuple[str, ...]) -> str | None:
+    if message.kind == base.CALLBACK:
+        return payload_for_callback(message.text, payloads)
+    return None
+
+
+def _describe_unanswered(update: Update) -> str:
+    if update.my_chat_member is not None:
+        status = update.my_chat_member.new_chat_member.status
+        return f"my_chat_member ({status})"
+    kinds = [name for name in ("edited_message", "channel_post", "edited_channel_post",
+                               "message", "inline_query", "poll", "chat_join_request")
+             if getattr(update, name, None) is not None]  # fmt: skip
+    return ", ".join(kinds) or "unknown update"
+
+
+class TelegramOutput(DeliveryOutput):
+    """Replies to Telegram people through the Bot API."""
+
+    channel_name = CHANNEL
+
+
+class TelegramInput(InputChannel):
+    """Telegram webhook with secret-token check, dedupe and ordered processing."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(settings_from_credentials(credentials, CREDENTIAL_FIELDS))
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pipeline: Pipeline | None = None
+        self.output: TelegramOutput | None = None
+        self.delivery: TelegramDelivery | None = None
+        self.key = ""
+        self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
+        self._last_setup = 0.0
+
+    @property
+    def configured(self) -> bool:
+        """True when the bot token and the webhook secret are both set."""
+        return bool(self.settings.telegram_bot_token and self.settings.telegram_webhook_secret)
+
+    async def _retry_setup(self) -> None:
+        """Start again after a failed start (configured, but e.g. the database was down)."""
+        if self.pipeline is not None or self._on_new_message is None or not self.configured:
+            return
+        if time.monotonic() - self._last_setup < SETUP_RETRY_S:
+            return
+        await asyncio.to_thread(self._setup, self._on_new_message)
+
+    def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        self._on_new_message = on_new_message
+        self._last_setup = time.monotonic()
+        if not self.configured:
+            if self.settings.telegram_bot_token:
+                log.error(
+                    "TELEGRAM_WEBHOOK_SECRET is empty: the Telegram webhook answers 503 "
+                    "until it is set (unauthenticated updates are never accepted)"
+                )
+            else:
+                log.warning("Telegram channel not configured: its webhook answers 503")
+            return
+        try:
+            store = shared_store(self.settings.effective_database_url)
+            self.key = key_for(
+                self.settings.pseudonym_key, self.settings.var_dir, self.settings.profile
+            )
+            delivery = build_delivery(CHANNEL, self.settings, store)
+        except Exception:  # noqa: BLE001 (the server still starts; the webhook says 503)
+            log.exception("Telegram channel could not start: its webhook answers 503")
+            return
+        assert isinstance(delivery, TelegramDelivery)
+        self.delivery = delivery
+        register(CHANNEL, delivery, self.settings)
+        self.output = TelegramOutput(delivery)
+        self.pipeline = Pipeline(
+            CHANNEL,
+            store,
+            delivery,
+            rasa_dispatch(on_new_message, self.output, CHANNEL),
+            default_interceptors(self.settings, store.engine),
+            reply_mapper=_callback_mapper,
+            acknowledge=self._answer_callback,
+        )
+
+    async def _answer_callback(self, message: IncomingMessage) -> None:
+        if self.delivery is not None and message.callback_id:
+            await self.delivery.sender.answer_callback(message.callback_id)
+
+    def get_output_channel(self) -> TelegramOutput | None:
+        return self.output
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        self._setup(on_new_message)
+        bp = Blueprint("telegram_webhook", __name__)
+        drain_on_stop(bp, lambda: self.pipeline)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            """Whether the channel is configured (no secret shown)."""
+            return response.json({"status": "ok", "configured": self.pipeline is not None})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            """Check the secret token, record the update, queue it, answer at once."""
+            await self._retry_setup()
+            pipeline, delivery = self.pipeline, self.delivery
+            if pipeline is None or delivery is None:
+                log.warning("Telegram webhook called but the channel is not configured")
+                return response.text("not configured", status=HTTPStatus.SERVICE_UNAVAILABLE)
+            given = request.headers.get(SECRET_HEADER, "")
+            expected = self.settings.telegram_webhook_secret
+            if not given or not hmac.compare_digest(
+                given.encode("utf-8", "replace"), expected.encode("utf-8")
+            ):
+                log.warning("Telegram webhook: %s secret token from %s, refused",
+                            "wrong" if given else "missing",
+                            request.remote_addr or request.ip)  # fmt: skip
+                return response.text("forbidden", status=HTTPStatus.FORBIDDEN)
+            body = request.body or b""
+            if len(body) > MAX_BODY_BYTES:
+                return response.text("too large", status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            try:
+                data = json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                log.warning("Telegram webhook: body is not UTF-8 JSON")
+                return response.text("invalid JSON", status=HTTPStatus.BAD_REQUEST)
+            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+                log.warning("Telegram webhook: JSON without an integer update_id")
+                return response.text("not an update", status=HTTPStatus.BAD_REQUEST)
+            try:
+                update = Update.de_json(data, delivery.sender.bot)
+                message = parse_update(update, self.key) if update is not None else None
+            except Exception as exc:  # noqa: BLE001 (a malformed update is the sender's error)
+                log.warning("Telegram webhook: malformed update %s (%s)",
+                            data.get("update_id"), exc.__class__.__name__)  # fmt: skip
+                return response.text("malformed update", status=HTTPStatus.BAD_REQUEST)
+            if message is None:
+                log.info("Telegram update %s: %s, nothing to answer", data["update_id"],
+                         _describe_unanswered(update) if update else "empty")  # fmt: skip
+                return response.json({"ok": True})
+            outcome = await pipeline.accept(message)
+            if outcome == BUSY:
+                return response.text(
+                    "busy", status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
+                )
+            return response.json({"ok": True})
+
+        return bp

@@ -1,0 +1,75 @@
+"""Dedupe and contacts in our database (SQLite; PostgreSQL when available)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.channels.base import utcnow
+from bot.channels.store import ChannelStore
+from bot.db import make_engine, migrate
+
+
+def test_an_id_is_processed_once_even_after_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    first = make_engine(url)
+    migrate(first)
+    assert ChannelStore(first).mark_processed("whatsapp", "SM1", utcnow())
+    assert not ChannelStore(first).mark_processed("whatsapp", "SM1", utcnow())
+    first.dispose()
+    # A new process (new engine) still remembers.
+    again = make_engine(url)
+    migrate(again)
+    store = ChannelStore(again)
+    assert not store.mark_processed("whatsapp", "SM1", utcnow())
+    assert store.mark_processed("telegram", "SM1", utcnow())  # ids are per channel
+
+
+def test_forget_and_prune(store: ChannelStore) -> None:
+    old = utcnow() - timedelta(days=10)
+    store.mark_processed("telegram", "1", old)
+    store.mark_processed("telegram", "2", utcnow())
+    assert store.prune_processed(utcnow() - timedelta(days=7)) == 1
+    store.forget_processed("telegram", "2")
+    assert not store.is_processed("telegram", "2")
+    assert store.mark_processed("telegram", "2", utcnow())
+
+
+def test_contact_is_created_then_refreshed(store: ChannelStore) -> None:
+    earlier = utcnow() - timedelta(hours=30)
+    store.record_inbound("wa-1", "whatsapp", "+212600000000", "Awa", earlier)
+    contact = store.contact("wa-1")
+    assert contact is not None and contact.first_name == "Awa"
+    assert not contact.within_whatsapp_window(utcnow())
+    store.record_inbound("wa-1", "whatsapp", "+212600000000", None, utcnow())
+    contact = store.contact("wa-1")
+    assert contact is not None
+    assert contact.first_name == "Awa"  # not erased by a message without a profile name
+    assert contact.within_whatsapp_window(utcnow())
+    assert contact.created_at == earlier
+
+
+def test_last_buttons_round_trip(store: ChannelStore) -> None:
+    store.record_inbound("tg-1", "telegram", "42", None, utcnow())
+    store.set_last_buttons("tg-1", ["/affirm", '/change_language{"requested_language": "ar"}'])
+    contact = store.contact("tg-1")
+    assert contact is not None
+    assert contact.last_buttons == ("/affirm", '/change_language{"requested_language": "ar"}')
+    store.delete_contact("tg-1")
+    assert store.contact("tg-1") is None
+
+
+@pytest.mark.services
+def test_store_on_postgresql(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    migrate(engine)
+    store = ChannelStore(engine)
+    assert store.mark_processed("whatsapp", "SMpg", utcnow())
+    assert not store.mark_processed("whatsapp", "SMpg", utcnow())
+    store.record_inbound("wa-pg", "whatsapp", "+2126", "X", utcnow())
+    store.record_inbound("wa-pg", "whatsapp", "+2126", None, utcnow())
+    contact = store.contact("wa-pg")
+    assert contact is not None and contact.within_whatsapp_window(utcnow())
+    engine.dispose()
