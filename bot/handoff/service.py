@@ -1,0 +1,486 @@
+"""The hand-off's operations: open, offer, widen, expire, relay, close, rate.
+
+Each operation is one database transaction that changes the tickets and queues the
+messages it causes in the outbox (sent afterwards by ``outbox.Flusher``), so a crash
+between the two loses nothing. Synchronous (call through ``asyncio.to_thread``).
+No Rasa import.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Connection, Engine
+
+from bot import analytics
+from bot.handoff import tickets as store
+from bot.handoff.mediators import Mediator, Registry
+from bot.handoff.messages import mediator_text, person_text
+from bot.handoff.routing import Clock, Policy, SystemClock, is_widened, opens_at_text, targets
+from bot.handoff.tickets import Ticket, TicketRequest
+
+log = logging.getLogger(__name__)
+
+RATE_PREFIX = "/rate"
+# Directory answers shown while the person waits: f(ticket) -> text or None.
+Meanwhile = Callable[[Ticket], "str | None"]
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    """What the hand-off action tells the person."""
+
+    ticket_id: int
+    created: bool
+    # Someone is at work now (False: outside working hours, see opens_at).
+    on_duty: bool
+    opens_at: str | None
+
+
+def mediator_lang(mediator: Mediator) -> str:
+    """French unless the mediator only reads English."""
+    return "en" if "fr" not in mediator.languages and "en" in mediator.languages else "fr"
+
+
+def rating_buttons() -> list[tuple[str, str]]:
+    """Buttons 1..5; the payload maps back through the channels' last buttons."""
+    return [(f"{'⭐' * n} {n}", f'{RATE_PREFIX}{{"rating": {n}}}') for n in range(1, 6)]
+
+
+def parse_rating(text: str) -> int | None:
+    """The rating in a ``/rate{"rating": N}`` payload or a bare digit 1-5."""
+    text = text.strip()
+    if text.startswith(RATE_PREFIX):
+        try:
+            value = json.loads(text[len(RATE_PREFIX) :] or "{}").get("rating")
+        except (ValueError, AttributeError):
+            return None
+        return value if isinstance(value, int) and 1 <= value <= 5 else None
+    if len(text) == 1 and text in "12345":
+        return int(text)
+    return None
+
+
+def _place(ticket: Ticket) -> str:
+    return ticket.city or ticket.region or "?"
+
+
+@dataclass
+class Handoff:
+    """The hand-off on one database, with a registry source and a clock."""
+
+    engine: Engine
+    registry: Callable[[], Registry]
+    clock: Clock = field(default_factory=SystemClock)
+    policy: Policy = field(default_factory=Policy)
+    meanwhile: Meanwhile | None = None
+    # Key of the analytics person link (None: events are recorded without a link).
+    analytics_key: str | None = None
+    declined: Callable[[Connection, str], bool] | None = None
+
+    # --- opening and routing ---------------------------------------------------------------
+    def open(self, request: TicketRequest) -> OpenResult:
+        """Open (or find) the person's ticket and offer it to the mediators on duty."""
+        now = self.clock.now()
+        registry = self.registry()
+        with self.engine.begin() as conn:
+            ticket, created = store.open_ticket(conn, request, now)
+            if created:
+                self._offer(conn, registry, ticket, now)
+                self._record(conn, "handoff_opened", ticket, intent=ticket.intent)
+        on_duty = bool(registry.on_duty(now))
+        log.info(
+            "hand-off ticket #%d %s (%s, on duty: %s)",
+            ticket.id,
+            "opened" if created else "already open",
+            ticket.reason,
+            on_duty,
+        )
+        return OpenResult(
+            ticket.id, created, on_duty, None if on_duty else opens_at_text(registry, now)
+        )
+
+    def _offer(self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime) -> int:
+        widened = is_widened(ticket, self.policy, now, store.first_offer_at(conn, ticket.id))
+        count = 0
+        for mediator in targets(registry, ticket, now, widened):
+            if store.offer(conn, ticket.id, mediator.id, now):
+                self._notify_new(conn, mediator, ticket, now)
+                count += 1
+        return count
+
+    def _notify_new(
+        self, conn: Connection, mediator: Mediator, ticket: Ticket, now: datetime
+    ) -> None:
+        lang = mediator_lang(mediator)
+        context = "\n".join(
+            f"{'>' if item.get('who') == 'person' else '🤖'} {item.get('text', '')}"
+            for item in ticket.context
+        )
+        text = mediator_text(
+            "new_ticket",
+            lang,
+            ticket=ticket.id,
+            first_name=ticket.display_name,
+            urgent=mediator_text("urgent_mark", lang) if ticket.reason == "emergency" else "",
+            reason=ticket.reason,
+            language=ticket.language or "?",
+            place=_place(ticket),
+            profile=ticket.profile or "?",
+            context=context,
+        )
+        button = (mediator_text("take_button", lang, ticket=ticket.id), f"/take {ticket.id}")
+        store.enqueue(
+            conn, "mediator", mediator.id, text, now, ticket_id=ticket.id, buttons=[button]
+        )
+
+    def tick(self) -> dict[str, int]:
+        """Offer waiting tickets to who just came on duty, widen, expire; counts of each."""
+        now = self.clock.now()
+        registry = self.registry()
+        done = {"offered": 0, "widened": 0, "expired": 0}
+        with self.engine.begin() as conn:
+            waiting = store.queued(conn)
+        for ticket in waiting:
+            with self.engine.begin() as conn:
+                if now - ticket.created_at >= self.policy.expire_after:
+                    if store.expire(conn, ticket.id, now):
+                        self._tell_expired(conn, registry, ticket, now)
+                        done["expired"] += 1
+                    continue
+                done["offered"] += self._offer(conn, registry, ticket, now)
+                first = store.first_offer_at(conn, ticket.id)
+                due = first is not None and now - first >= self.policy.widen_after
+                if due and store.widen(conn, ticket.id, now):
+                    done["widened"] += 1
+                    self._tell_widened(conn, registry, ticket, now)
+        return done
+
+    def _tell_widened(
+        self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime
+    ) -> None:
+        services = None
+        if self.meanwhile is not None:
+            try:
+                services = self.meanwhile(ticket)
+            except Exception:  # noqa: BLE001 (the honest message goes out anyway)
+                log.exception("no directory answers for ticket #%d", ticket.id)
+        if services:
+            text = person_text("widened", ticket.language) + "\n\n" + services
+        else:
+            text = person_text("widened_no_services", ticket.language)
+        store.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
+        for mediator_id in store.offered_to(conn, ticket.id):
+            mediator = registry.get(mediator_id)
+            if mediator is not None:
+                store.enqueue(
+                    conn,
+                    "mediator",
+                    mediator.id,
+                    mediator_text("widened_offer", mediator_lang(mediator), ticket=ticket.id),
+                    now,
+                )
+
+    def _tell_expired(
+        self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime
+    ) -> None:
+        store.enqueue(
+            conn,
+            "person",
+            ticket.pseudonym,
+            person_text("expired", ticket.language),
+            now,
+            ticket_id=ticket.id,
+        )
+        store.enqueue(conn, "resume", ticket.pseudonym, "", now, ticket_id=ticket.id)
+        for mediator_id in store.offered_to(conn, ticket.id):
+            mediator = registry.get(mediator_id)
+            if mediator is not None:
+                store.enqueue(
+                    conn,
+                    "mediator",
+                    mediator.id,
+                    mediator_text("expired", mediator_lang(mediator), ticket=ticket.id),
+                    now,
+                )
+        self._record(
+            conn,
+            "handoff_closed",
+            ticket,
+            outcome="expired",
+            wait_seconds=(now - ticket.created_at).total_seconds(),
+        )
+
+    # --- mediator side -----------------------------------------------------------------------
+    def take(self, mediator: Mediator, ticket_id: int) -> tuple[bool, Ticket | None]:
+        """Give a queued ticket to ``mediator``: (won, ticket). Others and the person are told."""
+        now = self.clock.now()
+        registry = self.registry()
+        with self.engine.begin() as conn:
+            ticket = store.get(conn, ticket_id)
+            if ticket is None:
+                return False, None
+            if not store.take(conn, ticket_id, mediator.id, now):
+                return False, ticket
+            ticket = store.get(conn, ticket_id)
+            assert ticket is not None
+            store.set_current(conn, mediator.id, ticket_id, now)
+            lang = mediator_lang(mediator)
+            store.enqueue(
+                conn,
+                "mediator",
+                mediator.id,
+                mediator_text(
+                    "taken_by_you", lang, ticket=ticket_id, first_name=ticket.display_name
+                ),
+                now,
+                ticket_id=ticket_id,
+            )
+            self._relay_waiting(conn, mediator, ticket, now, header=True)
+            for other_id in store.offered_to(conn, ticket_id):
+                other = registry.get(other_id)
+                if other is not None and other.id != mediator.id:
+                    store.enqueue(
+                        conn,
+                        "mediator",
+                        other.id,
+                        mediator_text(
+                            "taken_by_other",
+                            mediator_lang(other),
+                            ticket=ticket_id,
+                            name=mediator.name,
+                        ),
+                        now,
+                        ticket_id=ticket_id,
+                    )
+            store.enqueue(
+                conn,
+                "person",
+                ticket.pseudonym,
+                person_text("taken", ticket.language, name=mediator.name),
+                now,
+                ticket_id=ticket_id,
+            )
+        log.info("ticket #%d taken by %s", ticket_id, mediator.id)
+        return True, ticket
+
+    def _relay_waiting(
+        self,
+        conn: Connection,
+        mediator: Mediator,
+        ticket: Ticket,
+        now: datetime,
+        header: bool = False,
+    ) -> None:
+        waiting = store.waiting_person_messages(conn, ticket.id)
+        if not waiting:
+            return
+        lang = mediator_lang(mediator)
+        if header:
+            store.enqueue(
+                conn,
+                "mediator",
+                mediator.id,
+                mediator_text("backlog", lang),
+                now,
+                ticket_id=ticket.id,
+            )
+        for row in waiting:
+            self._to_mediator(
+                conn, mediator, ticket, row.kind, row.text, row.media_url, row.media_type, now
+            )
+        store.mark_relayed(conn, [row.id for row in waiting], now)
+
+    def _to_mediator(
+        self,
+        conn: Connection,
+        mediator: Mediator,
+        ticket: Ticket,
+        kind: str,
+        text: str | None,
+        media_url: str | None,
+        media_type: str | None,
+        now: datetime,
+    ) -> None:
+        lang = mediator_lang(mediator)
+        if media_url:
+            caption = mediator_text(
+                "person_media", lang, ticket=ticket.id, first_name=ticket.display_name, kind=kind
+            )
+            if text:
+                caption += "\n" + text
+            store.enqueue(
+                conn,
+                "mediator",
+                mediator.id,
+                caption,
+                now,
+                ticket_id=ticket.id,
+                media_url=media_url,
+                media_type=media_type or kind,
+                media_channel=ticket.channel,
+            )
+            return
+        if kind != "text" and not text:
+            text = f"[{kind}]"
+        store.enqueue(
+            conn,
+            "mediator",
+            mediator.id,
+            mediator_text(
+                "person_says",
+                lang,
+                ticket=ticket.id,
+                first_name=ticket.display_name,
+                text=text or "",
+            ),
+            now,
+            ticket_id=ticket.id,
+        )
+
+    def reply(self, mediator: Mediator, ticket: Ticket, text: str) -> None:
+        """A mediator's message to the person of ``ticket`` (stored, then sent)."""
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            store.add_message(
+                conn, ticket.id, "mediator", now, text=text, mediator_id=mediator.id, relayed=True
+            )
+            store.enqueue(
+                conn,
+                "person",
+                ticket.pseudonym,
+                person_text("from_mediator", ticket.language, name=mediator.name, text=text),
+                now,
+                ticket_id=ticket.id,
+            )
+
+    def close(self, mediator: Mediator, ticket: Ticket, outcome: str) -> bool:
+        """Close the ticket: the person is told and asked for a rating; analytics recorded."""
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            if not store.close(conn, ticket.id, mediator.id, outcome, now):
+                return False
+            if store.current_of(conn, mediator.id) == ticket.id:
+                others = [t.id for t in store.assigned_to(conn, mediator.id)]
+                store.set_current(conn, mediator.id, others[0] if others else None, now)
+            store.enqueue(
+                conn,
+                "person",
+                ticket.pseudonym,
+                person_text("closed", ticket.language, name=mediator.name),
+                now,
+                ticket_id=ticket.id,
+            )
+            store.enqueue(
+                conn,
+                "person",
+                ticket.pseudonym,
+                person_text("ask_rating", ticket.language),
+                now,
+                ticket_id=ticket.id,
+                buttons=rating_buttons(),
+            )
+            store.enqueue(conn, "resume", ticket.pseudonym, "", now, ticket_id=ticket.id)
+            assigned = ticket.assigned_at or now
+            self._record(
+                conn,
+                "handoff_closed",
+                ticket,
+                outcome=outcome,
+                wait_seconds=max(0.0, (assigned - ticket.created_at).total_seconds()),
+            )
+        log.info("ticket #%d closed by %s (%s)", ticket.id, mediator.id, outcome)
+        return True
+
+    # --- person side -------------------------------------------------------------------------
+    def person_message(
+        self,
+        ticket: Ticket,
+        kind: str,
+        text: str | None,
+        media_url: str | None,
+        media_type: str | None,
+    ) -> None:
+        """Store a message of the person; relay it at once when a mediator has the ticket."""
+        now = self.clock.now()
+        registry = self.registry()
+        with self.engine.begin() as conn:
+            store.add_message(
+                conn,
+                ticket.id,
+                "person",
+                now,
+                kind=kind,
+                text=text,
+                media_url=media_url,
+                media_type=media_type,
+            )
+            current = store.get(conn, ticket.id)
+            if current is None or current.state != "assigned" or not current.mediator_id:
+                return
+            mediator = registry.get(current.mediator_id)
+            if mediator is None:
+                log.error(
+                    "ticket #%d: mediator %s is no longer registered; message kept",
+                    ticket.id,
+                    current.mediator_id,
+                )
+                return
+            self._relay_waiting(conn, mediator, current, now)
+
+    def rating(self, ticket: Ticket, rating: int) -> bool:
+        """Record the person's rating and thank them."""
+        now = self.clock.now()
+        registry = self.registry()
+        with self.engine.begin() as conn:
+            if not store.rate(conn, ticket.id, rating, now):
+                return False
+            store.enqueue(
+                conn,
+                "person",
+                ticket.pseudonym,
+                person_text("thanks_rating", ticket.language),
+                now,
+                ticket_id=ticket.id,
+            )
+            mediator = registry.get(ticket.mediator_id or "")
+            if mediator is not None:
+                store.enqueue(
+                    conn,
+                    "mediator",
+                    mediator.id,
+                    mediator_text(
+                        "rated", mediator_lang(mediator), ticket=ticket.id, rating=rating
+                    ),
+                    now,
+                )
+            self._record(conn, "rating", ticket, rating=rating)
+        return True
+
+    # --- analytics ---------------------------------------------------------------------------
+    def _record(self, conn: Connection, kind: str, ticket: Ticket, **fields: object) -> None:
+        person = None
+        declined = self.declined(conn, ticket.pseudonym) if self.declined else False
+        if self.analytics_key and not declined:
+            person = analytics.person_key(ticket.pseudonym, self.analytics_key)
+        try:
+            with conn.begin_nested():
+                analytics.record(
+                    conn,
+                    kind,
+                    person=person,
+                    language=ticket.language,
+                    city=ticket.city,
+                    region=ticket.region,
+                    profile=ticket.profile,
+                    channel=ticket.channel,
+                    **fields,
+                )
+        except ValueError:
+            raise
+        except Exception:  # noqa: BLE001 (statistics never block a hand-off)
+            log.exception("could not record analytics event %s", kind)

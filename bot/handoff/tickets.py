@@ -1,0 +1,552 @@
+"""Tickets and their state machine: queued -> assigned -> closed, or queued -> expired.
+
+Every transition is one conditional UPDATE (``... WHERE state = 'queued'``), so of two
+mediators taking the same ticket at once exactly one wins, on SQLite and PostgreSQL, and
+several replicas may run the scheduler. Times are naive UTC. No Rasa import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from bot.handoff.models import (
+    ASSIGNED,
+    CLOSED,
+    EXPIRED,
+    OPEN_STATES,
+    PRIORITY,
+    QUEUED,
+    REASONS,
+    mediator_state,
+    outbox,
+    ticket_messages,
+    ticket_notes,
+    ticket_offers,
+    tickets,
+)
+
+OUTCOMES = ("resolved", "referred", "unreachable", "duplicate", "other")
+CONTEXT_MESSAGES = 10
+
+
+def naive(moment: datetime) -> datetime:
+    """``moment`` as naive UTC (what the DateTime columns hold)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A stored naive UTC time as an aware one."""
+    return None if moment is None else moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """What the hand-off action knows when it opens a ticket."""
+
+    pseudonym: str
+    reason: str
+    channel: str | None = None
+    language: str | None = None
+    intent: str | None = None
+    city: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    first_name: str | None = None
+    # [{"who": "person"|"bot", "text": ...}], oldest first; empty when the person declined.
+    context: Sequence[dict[str, str]] = ()
+
+    def __post_init__(self) -> None:
+        if self.reason not in REASONS:
+            raise ValueError(f"unknown hand-off reason {self.reason!r}; known: {REASONS}")
+        if not self.pseudonym:
+            raise ValueError("a ticket needs the person's pseudonym")
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One hand-off, as stored."""
+
+    id: int
+    pseudonym: str
+    channel: str | None
+    reason: str
+    priority: int
+    language: str | None
+    intent: str | None
+    city: str | None
+    region: str | None
+    profile: str | None
+    first_name: str | None
+    context: tuple[dict[str, str], ...]
+    state: str
+    mediator_id: str | None
+    created_at: datetime
+    assigned_at: datetime | None
+    widened_at: datetime | None
+    closed_at: datetime | None
+    expired_at: datetime | None
+    outcome: str | None
+    rating: int | None
+    rating_asked_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        """Queued or assigned: the person talks to people, not to the bot."""
+        return self.state in OPEN_STATES
+
+    @property
+    def display_name(self) -> str:
+        """What mediators see: the first name if given, never the number."""
+        return self.first_name or "—"
+
+    @classmethod
+    def from_row(cls, row: Any) -> Ticket:
+        """Build from a ``handoff_tickets`` row."""
+        try:
+            context = tuple(json.loads(row.context or "[]"))
+        except ValueError:
+            context = ()
+        return cls(
+            id=row.id,
+            pseudonym=row.pseudonym,
+            channel=row.channel,
+            reason=row.reason,
+            priority=row.priority,
+            language=row.language,
+            intent=row.intent,
+            city=row.city,
+            region=row.region,
+            profile=row.profile,
+            first_name=row.first_name,
+            context=context,
+            state=row.state,
+            mediator_id=row.mediator_id,
+            created_at=aware(row.created_at),
+            assigned_at=aware(row.assigned_at),
+            widened_at=aware(row.widened_at),
+            closed_at=aware(row.closed_at),
+            expired_at=aware(row.expired_at),
+            outcome=row.outcome,
+            rating=row.rating,
+            rating_asked_at=aware(row.rating_asked_at),
+        )
+
+
+def open_ticket(conn: Connection, request: TicketRequest, now: datetime) -> tuple[Ticket, bool]:
+    """The person's open ticket, or a new queued one; (ticket, created)."""
+    existing = open_for_person(conn, request.pseudonym)
+    if existing is not None:
+        return existing, False
+    context = [
+        {"who": str(item.get("who", ""))[:8], "text": str(item.get("text", ""))[:1000]}
+        for item in list(request.context)[-CONTEXT_MESSAGES:]
+    ]
+    result = conn.execute(
+        insert(tickets).values(
+            pseudonym=request.pseudonym,
+            channel=request.channel,
+            reason=request.reason,
+            priority=PRIORITY[request.reason],
+            language=request.language,
+            intent=(request.intent or None) and request.intent[:64],
+            city=request.city,
+            region=request.region,
+            profile=request.profile,
+            first_name=(request.first_name or None) and request.first_name[:128],
+            context=json.dumps(context, ensure_ascii=False) if context else None,
+            state=QUEUED,
+            created_at=naive(now),
+        )
+    )
+    ticket = get(conn, int(result.inserted_primary_key[0]))
+    assert ticket is not None
+    return ticket, True
+
+
+def get(conn: Connection, ticket_id: int) -> Ticket | None:
+    """The ticket with this number."""
+    row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+    return Ticket.from_row(row) if row is not None else None
+
+
+def open_for_person(conn: Connection, pseudonym: str) -> Ticket | None:
+    """The person's queued or assigned ticket, if any."""
+    row = conn.execute(
+        select(tickets)
+        .where(tickets.c.pseudonym == pseudonym, tickets.c.state.in_(OPEN_STATES))
+        .order_by(tickets.c.id.desc())
+        .limit(1)
+    ).first()
+    return Ticket.from_row(row) if row is not None else None
+
+
+def awaiting_rating(conn: Connection, pseudonym: str, since: datetime) -> Ticket | None:
+    """The person's last closed ticket whose rating was asked after ``since`` and not given."""
+    row = conn.execute(
+        select(tickets)
+        .where(
+            tickets.c.pseudonym == pseudonym,
+            tickets.c.state == CLOSED,
+            tickets.c.rating.is_(None),
+            tickets.c.rating_asked_at >= naive(since),
+        )
+        .order_by(tickets.c.id.desc())
+        .limit(1)
+    ).first()
+    return Ticket.from_row(row) if row is not None else None
+
+
+def queued(conn: Connection) -> list[Ticket]:
+    """Waiting tickets, emergencies first, then oldest first."""
+    rows = conn.execute(
+        select(tickets)
+        .where(tickets.c.state == QUEUED)
+        .order_by(tickets.c.priority, tickets.c.created_at, tickets.c.id)
+    ).all()
+    return [Ticket.from_row(r) for r in rows]
+
+
+def assigned_to(conn: Connection, mediator_id: str) -> list[Ticket]:
+    """Tickets a mediator is answering, oldest first."""
+    rows = conn.execute(
+        select(tickets)
+        .where(tickets.c.state == ASSIGNED, tickets.c.mediator_id == mediator_id)
+        .order_by(tickets.c.id)
+    ).all()
+    return [Ticket.from_row(r) for r in rows]
+
+
+def take(conn: Connection, ticket_id: int, mediator_id: str, now: datetime) -> bool:
+    """Assign a queued ticket; True for exactly one of concurrent takers."""
+    done = conn.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket_id, tickets.c.state == QUEUED)
+        .values(state=ASSIGNED, mediator_id=mediator_id, assigned_at=naive(now))
+    ).rowcount
+    return done == 1
+
+
+def transfer(conn: Connection, ticket_id: int, from_id: str, to_id: str) -> bool:
+    """Pass an assigned ticket from one mediator to another."""
+    done = conn.execute(
+        update(tickets)
+        .where(
+            tickets.c.id == ticket_id, tickets.c.state == ASSIGNED, tickets.c.mediator_id == from_id
+        )
+        .values(mediator_id=to_id)
+    ).rowcount
+    return done == 1
+
+
+def close(conn: Connection, ticket_id: int, mediator_id: str, outcome: str, now: datetime) -> bool:
+    """Close an assigned ticket and mark its rating as asked."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}; known: {OUTCOMES}")
+    done = conn.execute(
+        update(tickets)
+        .where(
+            tickets.c.id == ticket_id,
+            tickets.c.state == ASSIGNED,
+            tickets.c.mediator_id == mediator_id,
+        )
+        .values(state=CLOSED, closed_at=naive(now), outcome=outcome, rating_asked_at=naive(now))
+    ).rowcount
+    return done == 1
+
+
+def expire(conn: Connection, ticket_id: int, now: datetime) -> bool:
+    """Give up on a ticket nobody took."""
+    done = conn.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket_id, tickets.c.state == QUEUED)
+        .values(state=EXPIRED, expired_at=naive(now))
+    ).rowcount
+    return done == 1
+
+
+def widen(conn: Connection, ticket_id: int, now: datetime) -> bool:
+    """Mark a queued ticket as offered to everyone; True only the first time."""
+    done = conn.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket_id, tickets.c.state == QUEUED, tickets.c.widened_at.is_(None))
+        .values(widened_at=naive(now))
+    ).rowcount
+    return done == 1
+
+
+def rate(conn: Connection, ticket_id: int, rating: int, now: datetime) -> bool:
+    """Record the person's 1-5 rating once."""
+    if not 1 <= rating <= 5:
+        raise ValueError(f"rating must be between 1 and 5, got {rating}")
+    done = conn.execute(
+        update(tickets)
+        .where(
+            tickets.c.id == ticket_id,
+            tickets.c.rating.is_(None),
+            tickets.c.rating_asked_at.is_not(None),
+        )
+        .values(rating=rating, rated_at=naive(now))
+    ).rowcount
+    return done == 1
+
+
+def stop_asking_rating(conn: Connection, ticket_id: int) -> None:
+    """The person moved on without rating: stop reading their messages as a rating."""
+    conn.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket_id, tickets.c.rating.is_(None))
+        .values(rating_asked_at=None)
+    )
+
+
+def add_message(
+    conn: Connection,
+    ticket_id: int,
+    direction: str,
+    now: datetime,
+    *,
+    kind: str = "text",
+    text: str | None = None,
+    mediator_id: str | None = None,
+    media_url: str | None = None,
+    media_type: str | None = None,
+    relayed: bool = False,
+) -> int:
+    """Store one message of the hand-off; its id."""
+    result = conn.execute(
+        insert(ticket_messages).values(
+            ticket_id=ticket_id,
+            direction=direction,
+            mediator_id=mediator_id,
+            kind=kind,
+            text=text,
+            media_url=media_url,
+            media_type=media_type,
+            created_at=naive(now),
+            relayed_at=naive(now) if relayed else None,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def waiting_person_messages(conn: Connection, ticket_id: int) -> list[Any]:
+    """Person messages not yet relayed to a mediator, oldest first."""
+    return conn.execute(
+        select(ticket_messages)
+        .where(
+            ticket_messages.c.ticket_id == ticket_id,
+            ticket_messages.c.direction == "person",
+            ticket_messages.c.relayed_at.is_(None),
+        )
+        .order_by(ticket_messages.c.id)
+    ).all()
+
+
+def mark_relayed(conn: Connection, message_ids: Sequence[int], now: datetime) -> None:
+    """Person messages handed to the outbox for the mediator."""
+    if message_ids:
+        conn.execute(
+            update(ticket_messages)
+            .where(ticket_messages.c.id.in_(list(message_ids)))
+            .values(relayed_at=naive(now))
+        )
+
+
+def messages_of(conn: Connection, ticket_id: int) -> list[Any]:
+    """Every message of a ticket, in order."""
+    return conn.execute(
+        select(ticket_messages)
+        .where(ticket_messages.c.ticket_id == ticket_id)
+        .order_by(ticket_messages.c.id)
+    ).all()
+
+
+def add_note(conn: Connection, ticket_id: int, mediator_id: str, text: str, now: datetime) -> None:
+    """A private note of a mediator on a ticket."""
+    conn.execute(
+        insert(ticket_notes).values(
+            ticket_id=ticket_id, mediator_id=mediator_id, text=text, created_at=naive(now)
+        )
+    )
+
+
+def notes_of(conn: Connection, ticket_id: int) -> list[Any]:
+    """Notes of a ticket, in order."""
+    return conn.execute(
+        select(ticket_notes)
+        .where(ticket_notes.c.ticket_id == ticket_id)
+        .order_by(ticket_notes.c.id)
+    ).all()
+
+
+def offer(conn: Connection, ticket_id: int, mediator_id: str, now: datetime) -> bool:
+    """Remember that a mediator was offered a ticket; False when already offered."""
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(ticket_offers).values(
+                    ticket_id=ticket_id, mediator_id=mediator_id, offered_at=naive(now)
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def offered_to(conn: Connection, ticket_id: int) -> list[str]:
+    """Mediators who were offered a ticket."""
+    return list(
+        conn.execute(
+            select(ticket_offers.c.mediator_id)
+            .where(ticket_offers.c.ticket_id == ticket_id)
+            .order_by(ticket_offers.c.id)
+        ).scalars()
+    )
+
+
+def first_offer_at(conn: Connection, ticket_id: int) -> datetime | None:
+    """When the ticket was first offered to a mediator (None: not yet)."""
+    first = conn.execute(
+        select(func.min(ticket_offers.c.offered_at)).where(ticket_offers.c.ticket_id == ticket_id)
+    ).scalar()
+    return aware(first)
+
+
+def current_of(conn: Connection, mediator_id: str) -> int | None:
+    """The ticket a mediator's plain messages go to."""
+    return conn.execute(
+        select(mediator_state.c.current_ticket_id).where(
+            mediator_state.c.mediator_id == mediator_id
+        )
+    ).scalar()
+
+
+def set_current(conn: Connection, mediator_id: str, ticket_id: int | None, now: datetime) -> None:
+    """Make ``ticket_id`` the mediator's current ticket (None: no current ticket)."""
+    done = conn.execute(
+        update(mediator_state)
+        .where(mediator_state.c.mediator_id == mediator_id)
+        .values(current_ticket_id=ticket_id, updated_at=naive(now))
+    ).rowcount
+    if not done:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(mediator_state).values(
+                        mediator_id=mediator_id,
+                        current_ticket_id=ticket_id,
+                        updated_at=naive(now),
+                    )
+                )
+        except IntegrityError:
+            conn.execute(
+                update(mediator_state)
+                .where(mediator_state.c.mediator_id == mediator_id)
+                .values(current_ticket_id=ticket_id, updated_at=naive(now))
+            )
+
+
+def enqueue(
+    conn: Connection,
+    target_kind: str,
+    target: str,
+    text: str,
+    now: datetime,
+    *,
+    ticket_id: int | None = None,
+    buttons: Sequence[tuple[str, str]] = (),
+    media_url: str | None = None,
+    media_type: str | None = None,
+    media_channel: str | None = None,
+) -> None:
+    """Queue a message for a person (pseudonym) or a mediator (id), sent by the flusher.
+
+    ``resume`` (target = pseudonym) records ConversationResumed in Rasa's tracker.
+    """
+    if target_kind not in ("person", "mediator", "resume"):
+        raise ValueError(f"unknown target kind {target_kind!r}")
+    conn.execute(
+        insert(outbox).values(
+            target_kind=target_kind,
+            target=target,
+            ticket_id=ticket_id,
+            text=text,
+            buttons=json.dumps([list(b) for b in buttons], ensure_ascii=False) if buttons else None,
+            media_url=media_url,
+            media_type=media_type,
+            media_channel=media_channel,
+            created_at=naive(now),
+            attempts=0,
+        )
+    )
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """Tickets per state (for status and the CLI)."""
+    rows = conn.execute(select(tickets.c.state, func.count()).group_by(tickets.c.state)).all()
+    return {state: int(count) for state, count in rows}
+
+
+def erase(conn: Connection, pseudonym: str | None, before: datetime | None) -> int:
+    """Privacy eraser: a person's tickets, or finished tickets older than ``before``."""
+    if pseudonym is not None:
+        ids = select(tickets.c.id).where(tickets.c.pseudonym == pseudonym)
+        rows = (
+            conn.execute(
+                delete(outbox).where(
+                    or_(
+                        and_(outbox.c.target_kind == "person", outbox.c.target == pseudonym),
+                        outbox.c.ticket_id.in_(ids),
+                    )
+                )
+            ).rowcount
+            or 0
+        )
+    elif before is not None:
+        old = naive(before)
+        ids = select(tickets.c.id).where(
+            or_(
+                and_(tickets.c.state == CLOSED, tickets.c.closed_at < old),
+                and_(tickets.c.state == EXPIRED, tickets.c.expired_at < old),
+            )
+        )
+        sent_long_ago = and_(outbox.c.sent_at.is_not(None), outbox.c.sent_at < old)
+        rows = (
+            conn.execute(
+                delete(outbox).where(or_(outbox.c.ticket_id.in_(ids), sent_long_ago))
+            ).rowcount
+            or 0
+        )
+    else:
+        return 0
+    id_list = list(conn.execute(ids).scalars())
+    if not id_list:
+        return int(rows)
+    for table in (ticket_messages, ticket_notes, ticket_offers):
+        rows += conn.execute(delete(table).where(table.c.ticket_id.in_(id_list))).rowcount or 0
+    conn.execute(
+        update(mediator_state)
+        .where(mediator_state.c.current_ticket_id.in_(id_list))
+        .values(current_ticket_id=None)
+    )
+    rows += conn.execute(delete(tickets).where(tickets.c.id.in_(id_list))).rowcount or 0
+    return int(rows)
+
+
+def _register_eraser() -> None:
+    from bot.privacy import register_eraser
+
+    register_eraser("handoff", erase)
+
+
+_register_eraser()
