@@ -1,0 +1,433 @@
+"""Data protection: consent decisions, erasure ("delete my data"), retention, log masking.
+
+Plain Python (no rasa import). What is kept, where and for how long is described in
+docs/privacy.md; this module is the single place that deletes personal data:
+
+* Rasa's tracker store (table ``events``, keyed by the pseudonym): SQLite under var/ in the
+  dev profile, the PostgreSQL database of ``DATABASE_URL`` in production;
+* our own tables, through a registry of *erasers* so that each capability (hand-off
+  tickets, ...) cleans its own tables: ``register_eraser(name, fn)`` with
+  ``fn(connection, pseudonym | None, before: datetime | None) -> rows``;
+* the link between a person and the anonymous analytics events (set to NULL, counts stay).
+
+Erasing while Rasa handles the person's message is not enough: at the end of the turn Rasa
+writes the whole session again (it appends the events it thinks are missing). So an erasure
+also leaves a row in ``erasure_requests``; :func:`complete_erasures` runs it again a few
+seconds later (the action server schedules it) and at every ``privacy purge``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    delete,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
+from sqlalchemy.engine import Connection, Engine
+
+from bot import analytics
+from bot.db import metadata
+from bot.pseudonyms import mask_numbers
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = "accepted"
+DECLINED = "declined"
+DECISIONS = (ACCEPTED, DECLINED)
+# A person who declined: Rasa still needs the current conversation to answer (language,
+# town, topic); nothing of it is kept past this delay (purge) or the end of the decline turn.
+DECLINED_RETENTION = timedelta(hours=24)
+# Events written by Rasa at the end of the turn that asked for erasure come within seconds.
+ERASURE_MARGIN = timedelta(minutes=2)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("pseudonym", String(64), primary_key=True),
+    Column("decision", String(16), nullable=False),
+    Column("decided_at", DateTime, nullable=False),
+)
+
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pseudonym", String(64), nullable=False, index=True),
+    Column("requested_at", DateTime, nullable=False),
+    Column("reason", String(16), nullable=False),
+)
+
+# --- erasers registry -----------------------------------------------------------------------
+Eraser = Callable[[Connection, "str | None", "datetime | None"], int]
+_ERASERS: dict[str, Eraser] = {}
+
+
+def register_eraser(name: str, eraser: Eraser) -> None:
+    """Register (or replace) the clean-up of one capability's tables.
+
+    ``eraser(connection, pseudonym, before)`` deletes the person's data when ``pseudonym``
+    is given, or contents older than ``before`` (retention); it returns the rows touched.
+    It runs inside the erasure's transaction: raise to abort the whole erasure.
+    """
+    if not callable(eraser):
+        raise TypeError(f"eraser {name!r} is not callable")
+    _ERASERS[name] = eraser
+
+
+def erasers() -> dict[str, Eraser]:
+    """The registered erasers, by name."""
+    return dict(_ERASERS)
+
+
+def _has_table(connection: Connection, name: str) -> bool:
+    return inspect(connection).has_table(name)
+
+
+def _erase_consents(connection: Connection, pseudonym: str | None, before: datetime | None) -> int:
+    # The decision is what lets us respect it: kept until the person asks to be forgotten.
+    if pseudonym is None:
+        return 0
+    return int(
+        connection.execute(delete(consents).where(consents.c.pseudonym == pseudonym)).rowcount
+        or 0
+    )
+
+
+def _erase_contacts(connection: Connection, pseudonym: str | None, before: datetime | None) -> int:
+    # The channels' table (revision 0002_channels): pseudonym -> phone number / chat id.
+    if pseudonym is None or not _has_table(connection, "contacts"):
+        return 0
+    columns = {c["name"] for c in inspect(connection).get_columns("contacts")}
+    if "pseudonym" not in columns:
+        log.warning("contacts table has no pseudonym column: cannot erase it")
+        return 0
+    return int(
+        connection.execute(
+            text("DELETE FROM contacts WHERE pseudonym = :p"), {"p": pseudonym}
+        ).rowcount
+        or 0
+    )
+
+
+register_eraser("consents", _erase_consents)
+register_eraser("contacts", _erase_contacts)
+
+
+# --- settings-derived helpers --------------------------------------------------------------
+def tracker_store_url(settings) -> str:  # noqa: ANN001 (bot.settings.Settings)
+    """Where Rasa keeps conversations: PostgreSQL (prod) or the SQLite file (dev)."""
+    if settings.profile == "prod":
+        return settings.effective_database_url
+    return f"sqlite:///{settings.rasa_env()['TRACKER_DB_PATH']}"
+
+
+def analytics_key(settings) -> str:  # noqa: ANN001
+    """The key of the keyed hashes (PSEUDONYM_KEY, or the dev key under var/)."""
+    from bot.pseudonyms import key_for
+
+    return key_for(settings.pseudonym_key, settings.var_dir, settings.profile)
+
+
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(raw: str) -> timedelta:
+    """``90d``, ``12h``, ``2w`` -> timedelta; ValueError with the accepted forms otherwise."""
+    match = _DURATION_RE.match(raw or "")
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(
+            f"{raw!r} is not a duration: write a positive number and a unit, e.g. 90d, 12h, 2w"
+        )
+    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+def utcnow() -> datetime:
+    """Now, UTC, naive (what our DateTime columns hold)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# --- consent --------------------------------------------------------------------------------
+def record_consent(engine: Engine, pseudonym: str, decision: str) -> None:
+    """Store (or change) the person's answer to the notice."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+    if not pseudonym:
+        raise ValueError("empty pseudonym")
+    with engine.begin() as connection:
+        connection.execute(delete(consents).where(consents.c.pseudonym == pseudonym))
+        connection.execute(
+            consents.insert().values(pseudonym=pseudonym, decision=decision, decided_at=utcnow())
+        )
+
+
+def consent_of(engine: Engine, pseudonym: str) -> str | None:
+    """``accepted``, ``declined`` or None (the notice was not answered yet)."""
+    with engine.connect() as connection:
+        return connection.execute(
+            select(consents.c.decision).where(consents.c.pseudonym == pseudonym)
+        ).scalar()
+
+
+def has_declined(engine: Engine, pseudonym: str) -> bool:
+    """True when the person declined: keep nothing of theirs beyond answering (hand-off too)."""
+    return consent_of(engine, pseudonym) == DECLINED
+
+
+# --- tracker store --------------------------------------------------------------------------
+# Rasa's SQLTrackerStore table, described (not owned) so that no rasa import is needed.
+_EVENTS = sa_table("events", sa_column("sender_id"), sa_column("timestamp"))
+
+def erase_tracker(
+    tracker: Engine,
+    *,
+    pseudonym: str | None = None,
+    before: datetime | None = None,
+    not_after: datetime | None = None,
+    senders: Iterable[str] = (),
+) -> int:
+    """Delete Rasa events: one person's, or older than ``before``, or of ``senders`` before it.
+
+    ``not_after`` limits a person's erasure to what existed when they asked (a new
+    conversation started afterwards is theirs to keep).
+    """
+    clauses = []
+    if pseudonym is not None:
+        clauses.append(_EVENTS.c.sender_id == pseudonym)
+    if not_after is not None:
+        clauses.append(_EVENTS.c.timestamp <= _epoch(not_after))
+    if before is not None:
+        clauses.append(_EVENTS.c.timestamp < _epoch(before))
+    sender_list = list(senders)
+    if not clauses and not sender_list:
+        raise ValueError("erase_tracker needs a person, a cut-off date or senders")
+    with tracker.begin() as connection:
+        if not _has_table(connection, "events"):
+            return 0
+        if not sender_list:
+            return int(connection.execute(delete(_EVENTS).where(*clauses)).rowcount or 0)
+        total = 0
+        for start in range(0, len(sender_list), 500):
+            chunk = sender_list[start:start + 500]
+            statement = delete(_EVENTS).where(*clauses, _EVENTS.c.sender_id.in_(chunk))
+            total += int(connection.execute(statement).rowcount or 0)
+        return total
+
+
+def _epoch(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+# --- erasure and retention ------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """Rows removed per place (tracker events, each eraser, analytics links)."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, count: int) -> None:
+        """Count ``count`` more rows under ``name``."""
+        self.rows[name] = self.rows.get(name, 0) + int(count)
+
+    @property
+    def total(self) -> int:
+        """All rows touched."""
+        return sum(self.rows.values())
+
+
+def erase_person(
+    engine: Engine,
+    tracker: Engine | None,
+    pseudonym: str,
+    key: str,
+    *,
+    reason: str = "delete",
+) -> Outcome:
+    """Forget one person now, and leave a request to finish after Rasa's end-of-turn write."""
+    if not pseudonym:
+        raise ValueError("empty pseudonym")
+    outcome = Outcome()
+    with engine.begin() as connection:
+        for name, eraser in _ERASERS.items():
+            outcome.add(name, eraser(connection, pseudonym, None))
+        link = analytics.person_key(pseudonym, key)
+        outcome.add("analytics links", analytics.unlink(connection, link))
+        connection.execute(
+            erasure_requests.insert().values(
+                pseudonym=pseudonym, requested_at=utcnow(), reason=reason
+            )
+        )
+    if tracker is not None:
+        outcome.add("tracker events", erase_tracker(tracker, pseudonym=pseudonym))
+    log.info("erased person %s (%s): %s", pseudonym, reason, outcome.rows)
+    return outcome
+
+
+def forget_declined(engine: Engine, tracker: Engine | None, pseudonym: str, key: str) -> Outcome:
+    """A person declined: unlink their analytics and drop the conversation (kept: decision)."""
+    record_consent(engine, pseudonym, DECLINED)
+    outcome = Outcome()
+    with engine.begin() as connection:
+        link = analytics.person_key(pseudonym, key)
+        outcome.add("analytics links", analytics.unlink(connection, link))
+        connection.execute(
+            erasure_requests.insert().values(
+                pseudonym=pseudonym, requested_at=utcnow(), reason=DECLINED
+            )
+        )
+    if tracker is not None:
+        outcome.add("tracker events", erase_tracker(tracker, pseudonym=pseudonym))
+    return outcome
+
+
+def complete_erasures(engine: Engine, tracker: Engine | None, *, final: bool = False) -> Outcome:
+    """Run pending erasure requests again on the tracker store; ``final`` closes them.
+
+    Requests older than :data:`ERASURE_MARGIN` are always closed: Rasa wrote long ago.
+    """
+    outcome = Outcome()
+    now = utcnow()
+    with engine.connect() as connection:
+        pending = connection.execute(select(erasure_requests)).mappings().all()
+    for request in pending:
+        cut = request["requested_at"] + ERASURE_MARGIN
+        if tracker is not None:
+            outcome.add(
+                "tracker events",
+                erase_tracker(tracker, pseudonym=request["pseudonym"], not_after=cut),
+            )
+        if final or now >= cut:
+            with engine.begin() as connection:
+                connection.execute(
+                    delete(erasure_requests).where(erasure_requests.c.id == request["id"])
+                )
+            outcome.add("requests closed", 1)
+    return outcome
+
+
+def purge(
+    engine: Engine,
+    tracker: Engine | None,
+    older_than: timedelta,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> Outcome:
+    """Retention: remove conversation contents older than ``older_than``; counts stay.
+
+    Also finishes pending erasures and drops what people who declined said more than
+    :data:`DECLINED_RETENTION` ago. ``dry_run`` counts without deleting.
+    """
+    now = now or utcnow()
+    cutoff = now - older_than
+    outcome = Outcome()
+    if dry_run:
+        return _count_purge(engine, tracker, cutoff, now)
+    with engine.begin() as connection:
+        for name, eraser in _ERASERS.items():
+            outcome.add(name, eraser(connection, None, cutoff))
+        outcome.add("analytics links", analytics.unlink(connection, before=cutoff))
+        declined = [
+            row[0]
+            for row in connection.execute(
+                select(consents.c.pseudonym).where(consents.c.decision == DECLINED)
+            )
+        ]
+    if tracker is not None:
+        outcome.add("tracker events", erase_tracker(tracker, before=cutoff))
+        if declined:
+            outcome.add(
+                "tracker events (declined)",
+                erase_tracker(tracker, before=now - DECLINED_RETENTION, senders=declined),
+            )
+    for name, count in complete_erasures(engine, tracker).rows.items():
+        outcome.add(name, count)
+    log.info("purge of contents older than %s: %s", cutoff.isoformat(), outcome.rows)
+    return outcome
+
+
+def _count_purge(
+    engine: Engine, tracker: Engine | None, cutoff: datetime, now: datetime
+) -> Outcome:
+    outcome = Outcome()
+    if tracker is not None:
+        with tracker.connect() as connection:
+            if _has_table(connection, "events"):
+                outcome.add(
+                    "tracker events",
+                    connection.execute(
+                        text("SELECT COUNT(*) FROM events WHERE timestamp < :c"),
+                        {"c": _epoch(cutoff)},
+                    ).scalar()
+                    or 0,
+                )
+    events = analytics.analytics_events
+    with engine.connect() as connection:
+        outcome.add(
+            "analytics links",
+            connection.execute(
+                select(func.count())
+                .select_from(events)
+                .where(events.c.person_key.is_not(None))
+                .where(events.c.occurred_at < analytics.hour_of(cutoff))
+            ).scalar()
+            or 0,
+        )
+    return outcome
+
+
+# --- logs -----------------------------------------------------------------------------------
+class MaskingFilter(logging.Filter):
+    """Masks phone-number-like digit runs in every record passing a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003
+        """Format the message once, mask it, and keep the record."""
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 (a broken format string must not lose the record)
+            message = str(record.msg)
+        record.msg = mask_numbers(message)
+        record.args = None
+        # Tracebacks quote values too: format them now, masked (formatters reuse exc_text).
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_numbers(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_numbers(record.stack_info)
+        return True
+
+
+_FILTER = MaskingFilter()
+
+
+def install_log_masking(logger: logging.Logger | None = None) -> MaskingFilter:
+    """Mask numbers in everything the handlers of ``logger`` (default: root) write.
+
+    Call it after configuring logging: filters on handlers see records from every logger,
+    including libraries'. Idempotent.
+    """
+    target = logger or logging.getLogger()
+    if target is logging.getLogger() and not target.handlers:
+        logging.basicConfig()
+    for handler in target.handlers:
+        if _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)
+    return _FILTER
