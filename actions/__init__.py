@@ -1,0 +1,1 @@
+"""Thin Rasa SDK actions: read slots, call one function of ``bot``, dispatch a response."""

@@ -1,0 +1,76 @@
+"""What every action needs: the reply language and the shared directory store."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from bot.directory import DirectoryStore
+from bot.language import SUPPORTED_REPLY_LANGUAGES
+from bot.settings import load_settings
+
+DEFAULT_LANGUAGE = "fr"
+
+
+@lru_cache(maxsize=1)
+def directory_store() -> DirectoryStore:
+    """One hot-reloading directory per action-server process, built on first use."""
+    settings = load_settings()
+    return DirectoryStore(settings.directory_path)
+
+
+def reply_language(tracker: Tracker) -> str:
+    """The conversation's reply language (French until one is known)."""
+    lang = tracker.get_slot("language")
+    return lang if lang in SUPPORTED_REPLY_LANGUAGES else DEFAULT_LANGUAGE
+
+
+def user_intents(tracker: Tracker) -> list[str | None]:
+    """Intent of every user message of the current session, oldest first."""
+    return [
+        (event.get("parse_data") or {}).get("intent", {}).get("name")
+        for event in tracker.events
+        if event.get("event") == "user"
+    ]
+
+
+def channel_of(tracker: Tracker) -> str | None:
+    """Name of the input channel the person wrote through."""
+    return tracker.get_latest_input_channel()
+
+
+def as_int(value: Any, default: int = 0) -> int:
+    """A slot number as int (float slots come back as 1.0)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@lru_cache(maxsize=1)
+def database():  # noqa: ANN201 (sqlalchemy Engine; imported lazily)
+    """Our own database (consents, analytics, tickets), migrated once per process."""
+    from bot.db import make_engine, migrate
+
+    engine = make_engine(load_settings().effective_database_url)
+    migrate(engine)
+    return engine
+
+
+@lru_cache(maxsize=1)
+def tracker_database():  # noqa: ANN201
+    """Rasa's tracker store, for erasure only (the SQLite file in dev, PostgreSQL in prod)."""
+    from bot.db import make_engine
+    from bot.privacy import tracker_store_url
+
+    return make_engine(tracker_store_url(load_settings()))
+
+
+@lru_cache(maxsize=1)
+def privacy_key() -> str:
+    """Key of the keyed hashes (PSEUDONYM_KEY, or the dev key under var/)."""
+    from bot.privacy import analytics_key
+
+    return analytics_key(load_settings())

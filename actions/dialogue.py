@@ -1,0 +1,45 @@
+"""Fallback and language switching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import user_intents
+from bot.orientation import should_hand_off
+
+
+class ActionFallback(Action):
+    """Ask to rephrase; after two misunderstood turns in a row, hand off to a person."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if should_hand_off(user_intents(tracker)):
+            return [FollowupAction("action_handoff")]
+        dispatcher.utter_message(response="utter_default")
+        return []
+
+
+class ActionChangeLanguage(Action):
+    """Confirm the new language (already set by the slot mapping), or ask which one."""
+
+    def name(self) -> str:
+        return "action_change_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        requested = next(tracker.get_latest_entity_values("requested_language"), None)
+        if requested:
+            dispatcher.utter_message(response="utter_language_changed")
+        else:
+            dispatcher.utter_message(response="utter_choose_language")
+        return []
