@@ -1,0 +1,79 @@
+"""Run every benchmark (``make bench``) and write a summary table.
+
+Each benchmark is a script in bench/ that writes ``bench/results/<name>.json``; this runner
+calls them one after another (they compete for the same two cores otherwise), then
+collects every result file into ``bench/results/SUMMARY.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+ROOT = BENCH.parent
+
+# (name, script, extra arguments); a script that does not exist yet is skipped.
+BENCHMARKS: list[tuple[str, str, list[str]]] = [
+    ("language", "language_bench.py", []),
+    ("nlu", "nlu_bench.py", []),
+    ("load", "load_bench.py", []),
+]
+
+
+def run(names: list[str] | None) -> int:
+    """Run the selected benchmarks; return the number that failed."""
+    failed = 0
+    for name, script, args in BENCHMARKS:
+        if names and name not in names:
+            continue
+        path = BENCH / script
+        if not path.is_file():
+            print(f"-- {name}: {script} not present, skipped")
+            continue
+        print(f"== {name}: {script}", flush=True)
+        start = time.monotonic()
+        code = subprocess.call([sys.executable, str(path), *args], cwd=ROOT)
+        print(f"== {name}: exit {code} after {time.monotonic() - start:.0f} s", flush=True)
+        failed += code != 0
+    return failed
+
+
+def summary() -> str:
+    """A markdown digest of every bench/results/*.json file."""
+    lines = ["# Benchmark results", ""]
+    for path in sorted(RESULTS.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        lines.append(f"## {path.stem}")
+        lines.append("")
+        table = data.get("summary_table")
+        if isinstance(table, str):
+            lines.append(table.strip())
+        else:
+            lines.append("```json")
+            lines.append(json.dumps(data.get("summary", data), indent=2)[:4000])
+            lines.append("```")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    failed = run(args.names)
+    text = summary()
+    (RESULTS / "SUMMARY.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

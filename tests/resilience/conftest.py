@@ -1,0 +1,118 @@
+"""Fixtures of the fault tests: a fake Twilio, assistants that can be broken on purpose."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from bot.runner import Assistant, action_command, child_env, free_port
+from bot.settings import ROOT, Settings
+from tests.channels.conftest import channel_settings
+from tests.conftest import MODEL, _tail
+from tests.fakes.twilio_fake import TwilioFake
+from tests.resilience.proxy import TcpProxy
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "fake-twilio-auth-token"
+
+
+@pytest.fixture(scope="module")
+def twilio() -> Iterator[TwilioFake]:
+    """Fake Twilio on a free loopback port."""
+    fake = TwilioFake(ACCOUNT_SID, AUTH_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+def settings_for(var_dir: Path, twilio_url: str, **changes: object) -> Settings:
+    """WhatsApp channel against the fake, free ports, the test model."""
+    return channel_settings(
+        var_dir,
+        twilio_url,
+        "http://127.0.0.1:9",  # Telegram is not used by these tests
+        model_path=MODEL,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        **changes,
+    )
+
+
+def prod_settings(var_dir: Path, twilio_url: str, database_url: str, redis_url: str) -> Settings:
+    """The production profile (PostgreSQL + Redis) with the WhatsApp channel on the fake."""
+    return replace(
+        settings_for(var_dir, twilio_url),
+        profile="prod",
+        database_url=database_url,
+        redis_url=redis_url,
+    )
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[Assistant]:
+    """Start the assistant (bounded wait), stop it afterwards; fail with its log."""
+    if not MODEL.is_file():
+        pytest.fail(f"no trained model at {MODEL}: set TEST_MODEL_PATH or run `make train`")
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.var_dir / "servers.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        assistant = Assistant(settings, log=log)
+        try:
+            assistant.start()
+            assistant.wait_ready(timeout=300)
+        except Exception:
+            assistant.stop()
+            pytest.fail(f"assistant did not start:\n{_tail(log_path)}")
+        try:
+            yield assistant
+        finally:
+            assistant.stop()
+
+
+def server_log(assistant: Assistant) -> str:
+    """Everything the two servers printed so far."""
+    return (assistant.settings.var_dir / "servers.log").read_text(errors="replace")
+
+
+def restart_actions(assistant: Assistant, timeout: float = 90.0) -> None:
+    """Start the action server again on its port and wait until it answers."""
+    log = (assistant.settings.var_dir / "servers.log").open("a", encoding="utf-8")
+    assistant.processes["actions"] = subprocess.Popen(
+        action_command(assistant.settings), cwd=ROOT, env=child_env(assistant.settings),
+        stdout=log, stderr=log, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{assistant.action_url}/health", timeout=2) as resp:  # noqa: S310
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("the action server did not come back")
+
+
+def proxied(url: str, proxy: TcpProxy) -> str:
+    """``url`` with its host and port replaced by the proxy's."""
+    parts = urlsplit(url)
+    auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    return urlunsplit(parts._replace(netloc=f"{auth}127.0.0.1:{proxy.port}"))
+
+
+@contextmanager
+def proxy_to(url: str, default_port: int) -> Iterator[TcpProxy]:
+    """A cuttable TCP proxy in front of the service at ``url``."""
+    parts = urlsplit(url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or default_port).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
