@@ -11,6 +11,27 @@ from bot.channels.base import utcnow
 from bot.channels.store import ChannelStore
 from bot.db import make_engine, migrate
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _channel_names() -> list[str]:
+    """The name of every input channel configured in credentials.yml (the Rasa adapters)."""
+    import importlib
+
+    import yaml
+
+    names = []
+    for key in yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8")):
+        if "." in key:
+            module, cls = key.rsplit(".", 1)
+            names.append(getattr(importlib.import_module(module), cls).name())
+        else:
+            names.append(key)
+    return names
+
+
+CHANNEL_NAMES = _channel_names()
+
 
 def test_an_id_is_processed_once_even_after_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
@@ -72,4 +93,22 @@ def test_store_on_postgresql(pg_url: str) -> None:
     store.record_inbound("wa-pg", "whatsapp", "+2126", None, utcnow())
     contact = store.contact("wa-pg")
     assert contact is not None and contact.within_whatsapp_window(utcnow())
+    # PostgreSQL enforces column lengths (SQLite does not): every channel's name must fit.
+    for channel in CHANNEL_NAMES:
+        assert store.mark_processed(channel, f"id-{channel}", utcnow())
+        store.record_inbound(f"p-{channel}", channel, "12345", None, utcnow())
     engine.dispose()
+
+
+def test_every_channel_name_fits_the_channel_columns() -> None:
+    from bot.channels.store import contacts, processed_updates
+    from bot.handoff.models import outbox, tickets
+
+    longest = max(len(name) for name in CHANNEL_NAMES)
+    for column in (
+        processed_updates.c.channel,
+        contacts.c.channel,
+        tickets.c.channel,
+        outbox.c.media_channel,
+    ):
+        assert column.type.length >= longest, column

@@ -83,12 +83,6 @@ def replicas(
         twilio.stop()
 
 
-@pytest.mark.xfail(
-    reason="on PostgreSQL the mediators' bot webhook fails: channel 'mediator_telegram' (17 "
-    "characters) does not fit the processed-updates table's channel column, VARCHAR(16) "
-    "(SQLite ignores the length); to fix in bot/handoff or with a migration",
-    strict=False,
-)
 def test_replica_restarted_during_handoff(replicas: tuple[Running, Running]) -> None:
     a, b = replicas
     chat = 9201
