@@ -1,0 +1,96 @@
+"""Rasa adapter: the SQL tracker store, made to survive a database blip.
+
+Rasa wraps every tracker store in a ``FailSafeTrackerStore``: when reading a conversation
+fails it logs an error and carries on with an **empty** conversation, held in memory. After
+a few seconds without PostgreSQL, Rasa's pooled connections are dead, so the first read
+after the database is back fails too, and the person who was in the middle of a
+conversation (consent given, city known, hand-off requested) is greeted as a stranger. The
+fault test ``tests/resilience/test_faults.py`` showed it.
+
+This subclass of Rasa's ``SQLTrackerStore`` (configured in endpoints.prod.yml as
+``type: bot.tracker_store.ResilientSQLTrackerStore``, same keys as ``type: SQL``):
+
+- checks a pooled connection before using it (``pool_pre_ping``), so dead connections are
+  replaced instead of failing the request;
+- retries a read or a write that fails with a connection error, for ``retry_seconds``
+  (default 10 s) with growing pauses, before letting Rasa's fail-safe take over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DEFAULT_RETRY_SECONDS = 10.0
+FIRST_PAUSE = 0.2
+MAX_PAUSE = 2.0
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """A lost or refused connection (worth retrying), not a bug in a query."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+class ResilientSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store with connection checks and bounded retries."""
+
+    def __init__(self, *args: Any, retry_seconds: float = DEFAULT_RETRY_SECONDS, **kwargs: Any):
+        """Same arguments as Rasa's SQLTrackerStore, plus ``retry_seconds``."""
+        super().__init__(*args, **kwargs)
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self.retry_seconds = max(0.0, float(retry_seconds))
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_seconds
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                if not _is_connection_error(exc) or loop.time() + pause > deadline:
+                    raise
+                log.warning(
+                    "tracker store: %s failed (%s); retrying in %.1f s",
+                    what,
+                    exc.__class__.__name__,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, MAX_PAUSE)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """Read a conversation (its current session), retrying on connection errors."""
+        parent = super().retrieve
+        return await self._retrying("reading a conversation", lambda: parent(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        """Read a whole conversation, retrying on connection errors."""
+        parent = super().retrieve_full_tracker
+        return await self._retrying(
+            "reading a whole conversation", lambda: parent(conversation_id)
+        )
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Append a conversation's new events, retrying on connection errors.
+
+        Rasa's save writes the events the database does not have yet, in one transaction,
+        so doing it again after a failure neither loses nor duplicates events.
+        """
+        parent = super().save
+        await self._retrying("saving a conversation", lambda: parent(tracker))
