@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -82,7 +83,17 @@ def main(argv: list[str] | None = None) -> int:
         "csv_report_seconds": round(t2 - t1, 2),
         "html_report_seconds": round(t3 - t2, 2),
         "html_bytes": len(html),
+        "machine": {"cpus": os.cpu_count(), "load_average_end": list(os.getloadavg())},
     }
+    result["summary_table"] = "\n".join(
+        [
+            "| people | events | record (s) | ms per event | CSV report (s) | HTML report (s) |",
+            "|---|---|---|---|---|---|",
+            f"| {args.people} | {events} | {result['record_seconds']} | "
+            f"{1000 * (t1 - t0) / max(events, 1):.2f} | {result['csv_report_seconds']} | "
+            f"{result['html_report_seconds']} |",
+        ]
+    )
     out = ROOT / "bench" / "results" / "report.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -23,6 +23,7 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("language", "language_bench.py", []),
     ("nlu", "nlu_bench.py", []),
     ("load", "load_bench.py", []),
+    ("report", "report_bench.py", []),
 ]
 
 
