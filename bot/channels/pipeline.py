@@ -83,8 +83,16 @@ class Pipeline:
 
     async def accept(self, message: IncomingMessage) -> str:
         """Record and queue ``message``: DUPLICATE, QUEUED or BUSY (refused, not recorded)."""
-        new = await asyncio.to_thread(
-            self.store.mark_processed, self.channel, message.external_id, message.received_at
+        # One thread hop and one transaction (dedupe id + contact): each hop waits for the
+        # event loop, which is busy with other people's turns under load.
+        new, contact = await asyncio.to_thread(
+            self.store.accept_inbound,
+            self.channel,
+            message.external_id,
+            message.received_at,
+            message.sender,
+            message.address,
+            message.first_name,
         )
         if not new:
             log.info("%s update %s already processed: ignored", self.channel, message.external_id)
@@ -92,16 +100,7 @@ class Pipeline:
         self._accepted += 1
         if self._accepted % PRUNE_EVERY == 0:
             await self._prune(message)
-        await asyncio.to_thread(
-            self.store.record_inbound,
-            message.sender,
-            self.channel,
-            message.address,
-            message.first_name,
-            message.received_at,
-        )
         if message.kind in (TEXT, CALLBACK):
-            contact = await asyncio.to_thread(self.store.contact, message.sender)
             payloads = contact.last_buttons if contact else ()
             payload = self.reply_mapper(message, payloads)
             if payload is not None:

@@ -10,12 +10,16 @@ from typing import Any
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint
 
+from bot.channels import rasa_patches
 from bot.channels.action_errors import watch_turn
 from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa
 from bot.channels.pipeline import Delivery, Pipeline
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
+
+# Constant per-turn work of stock Rasa done once (bot/channels/rasa_patches.py).
+rasa_patches.install()
 
 # How long a stopping server waits for queued messages to be answered.
 DRAIN_TIMEOUT_S = 20.0

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -27,7 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import make_engine, metadata, migrate
@@ -142,44 +144,74 @@ class ChannelStore:
         at: datetime,
     ) -> None:
         """Create or refresh the contact of a person who just wrote."""
-        values = {"channel": channel, "address": address, "last_inbound_at": at}
-        if first_name:
-            values["first_name"] = first_name[:128]
-        for _attempt in range(2):
+        with self.engine.begin() as conn:
+            _upsert_contact(conn, pseudonym, channel, address, first_name, at)
+
+    def accept_inbound(
+        self,
+        channel: str,
+        external_id: str,
+        received_at: datetime,
+        pseudonym: str,
+        address: str,
+        first_name: str | None,
+    ) -> tuple[bool, Contact | None]:
+        """Record a new webhook in one transaction: its id and its sender's contact.
+
+        ``(False, None)`` when ``external_id`` was already processed (a retry); otherwise
+        ``(True, contact)``. Both rows are written or neither, so a failure (database gone
+        mid-way) leaves the platform's retry free to be processed: nothing is lost. One
+        connection and one commit instead of three (the webhook waits for it).
+        """
+        known = False
+        try:
             with self.engine.begin() as conn:
-                done = conn.execute(
-                    update(contacts).where(contacts.c.pseudonym == pseudonym).values(**values)
-                ).rowcount
-                if done:
-                    return
                 try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            insert(contacts).values(pseudonym=pseudonym, created_at=at, **values)
+                    conn.execute(
+                        insert(processed_updates).values(
+                            channel=channel, external_id=external_id[:128], received_at=received_at
                         )
-                    return
+                    )
                 except IntegrityError:
-                    continue  # created concurrently by another webhook: update it instead
+                    known = True
+                    raise
+                _upsert_contact(conn, pseudonym, channel, address, first_name, received_at)
+                row = conn.execute(
+                    select(contacts).where(contacts.c.pseudonym == pseudonym)
+                ).first()
+        except IntegrityError:
+            if known:
+                return False, None
+            raise
+        return True, _contact_from_row(row) if row is not None else None
 
     def contact(self, pseudonym: str) -> Contact | None:
         """The contact behind ``pseudonym``, if known."""
         with self.engine.connect() as conn:
             row = conn.execute(select(contacts).where(contacts.c.pseudonym == pseudonym)).first()
-        if row is None:
-            return None
-        try:
-            buttons = tuple(str(p) for p in json.loads(row.last_buttons or "[]"))
-        except (ValueError, TypeError):
-            buttons = ()
-        return Contact(
-            pseudonym=row.pseudonym,
-            channel=row.channel,
-            address=row.address,
-            first_name=row.first_name,
-            last_inbound_at=_aware(row.last_inbound_at),
-            last_buttons=buttons,
-            created_at=_aware(row.created_at),  # type: ignore[arg-type]
-        )
+        return _contact_from_row(row) if row is not None else None
+
+    def contact_for_reply(
+        self,
+        pseudonym: str,
+        payloads: list[str],
+        remember_if: Callable[[Contact], bool] = lambda _contact: True,
+    ) -> Contact | None:
+        """The contact to reply to, remembering ``payloads`` as its last buttons when
+        ``remember_if(contact)``: :meth:`contact` then :meth:`set_last_buttons` in one
+        transaction (the deliveries call it once per reply, inside the person's turn)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(contacts).where(contacts.c.pseudonym == pseudonym)).first()
+            if row is None:
+                return None
+            contact = _contact_from_row(row)
+            if remember_if(contact):
+                conn.execute(
+                    update(contacts)
+                    .where(contacts.c.pseudonym == pseudonym)
+                    .values(last_buttons=json.dumps(payloads, ensure_ascii=False))
+                )
+        return contact
 
     def set_last_buttons(self, pseudonym: str, payloads: list[str]) -> None:
         """Remember the payloads of the buttons just sent (empty list: none pending)."""
@@ -194,6 +226,45 @@ class ChannelStore:
         """Erase a person's contact (right to erasure)."""
         with self.engine.begin() as conn:
             conn.execute(delete(contacts).where(contacts.c.pseudonym == pseudonym))
+
+
+def _contact_from_row(row: Any) -> Contact:
+    try:
+        buttons = tuple(str(p) for p in json.loads(row.last_buttons or "[]"))
+    except (ValueError, TypeError):
+        buttons = ()
+    return Contact(
+        pseudonym=row.pseudonym,
+        channel=row.channel,
+        address=row.address,
+        first_name=row.first_name,
+        last_inbound_at=_aware(row.last_inbound_at),
+        last_buttons=buttons,
+        created_at=_aware(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def _upsert_contact(
+    conn: Connection,
+    pseudonym: str,
+    channel: str,
+    address: str,
+    first_name: str | None,
+    at: datetime,
+) -> None:
+    """Create or refresh a contact inside the caller's transaction."""
+    values = {"channel": channel, "address": address, "last_inbound_at": at}
+    if first_name:
+        values["first_name"] = first_name[:128]
+    update_it = update(contacts).where(contacts.c.pseudonym == pseudonym).values(**values)
+    if conn.execute(update_it).rowcount:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(contacts).values(pseudonym=pseudonym, created_at=at, **values))
+    except IntegrityError:
+        # Created meanwhile by a concurrent webhook of the same person: update it instead.
+        conn.execute(update_it)
 
 
 _stores: dict[str, ChannelStore] = {}

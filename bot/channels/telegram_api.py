@@ -177,14 +177,17 @@ class TelegramDelivery:
 
     async def deliver(self, message: OutgoingMessage) -> bool:
         """Send ``message``; False (logged) when it could not be delivered."""
-        contact = await asyncio.to_thread(self.store.contact, message.recipient)
+        # Look-up and the buttons' payloads in one thread hop and transaction.
+        contact = await asyncio.to_thread(
+            self.store.contact_for_reply,
+            message.recipient,
+            [b.payload for b in message.buttons],
+            lambda c: c.channel == "telegram",
+        )
         if contact is None or contact.channel != "telegram":
             log.error("no Telegram contact for %s; message not sent", message.recipient)
             return False
         markup = keyboard(message.buttons) if message.buttons else None
-        await asyncio.to_thread(
-            self.store.set_last_buttons, message.recipient, [b.payload for b in message.buttons]
-        )
         if message.image_url and not await self.sender.send_photo(
             contact.address, message.image_url
         ):

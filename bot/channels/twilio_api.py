@@ -109,18 +109,24 @@ class WhatsAppDelivery:
 
     async def deliver(self, message: OutgoingMessage) -> bool:
         """Send ``message``; False (logged) when it could not be delivered."""
-        contact = await asyncio.to_thread(self.store.contact, message.recipient)
+        now = utcnow()
+        payloads = [button.payload for button in message.buttons]
+        # The numbers of the latest list are what a bare "2" refers to: remembered (in the
+        # same thread hop and transaction as the look-up) when free text may be sent.
+        contact = await asyncio.to_thread(
+            self.store.contact_for_reply,
+            message.recipient,
+            payloads,
+            lambda c: c.channel == "whatsapp" and c.within_whatsapp_window(now),
+        )
         if contact is None or contact.channel != "whatsapp":
             log.error("no WhatsApp contact for %s; message not sent", message.recipient)
             return False
-        if not contact.within_whatsapp_window(utcnow()):
+        if not contact.within_whatsapp_window(now):
             return await self._template(contact.address, message.recipient)
         text = message.text
-        payloads = [button.payload for button in message.buttons]
         if message.buttons:
             text = numbered_menu(text, message.buttons)
-        # The numbers of the latest list are what a bare "2" refers to.
-        await asyncio.to_thread(self.store.set_last_buttons, message.recipient, payloads)
         parts = split_message(text, WHATSAPP_MAX_UNITS)
         if message.image_url:
             if not await self.sender.send(contact.address, media_url=[message.image_url]):

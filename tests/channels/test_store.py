@@ -112,3 +112,73 @@ def test_every_channel_name_fits_the_channel_columns() -> None:
         outbox.c.media_channel,
     ):
         assert column.type.length >= longest, column
+
+
+def _accept(store: ChannelStore, external_id: str, who: str = "wa-a", name: str | None = None):
+    return store.accept_inbound("whatsapp", external_id, utcnow(), who, "+2126", name)
+
+
+def _check_accept_inbound(store: ChannelStore) -> None:
+    new, contact = _accept(store, "SMa1", name="Awa")
+    assert new and contact is not None
+    assert (contact.address, contact.first_name, contact.last_buttons) == ("+2126", "Awa", ())
+    store.set_last_buttons("wa-a", ["/affirm"])
+    assert _accept(store, "SMa1") == (False, None)  # a retry: nothing recorded again
+    new, contact = _accept(store, "SMa2")
+    assert new and contact is not None
+    assert contact.first_name == "Awa" and contact.last_buttons == ("/affirm",)
+
+
+def test_accept_inbound_records_the_id_and_the_contact_once(store: ChannelStore) -> None:
+    _check_accept_inbound(store)
+
+
+def test_accept_inbound_writes_both_rows_or_neither(
+    store: ChannelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import bot.channels.store as module
+
+    def lost(*_args: object) -> None:
+        raise OperationalError("update contacts", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(module, "_upsert_contact", lost)
+    with pytest.raises(OperationalError):
+        _accept(store, "SMx")
+    monkeypatch.undo()
+    # The webhook was refused (500): the platform's retry must be processed, not ignored.
+    assert not store.is_processed("whatsapp", "SMx")
+    assert store.contact("wa-a") is None
+    new, contact = _accept(store, "SMx")
+    assert new and contact is not None
+
+
+def test_contact_for_reply_remembers_the_buttons_only_when_asked(store: ChannelStore) -> None:
+    assert store.contact_for_reply("nobody", ["/x"]) is None
+    store.record_inbound("tg-r", "telegram", "42", None, utcnow())
+    contact = store.contact_for_reply("tg-r", ["/affirm", "/deny"])
+    assert contact is not None and contact.last_buttons == ()  # as it was before this reply
+    assert store.contact("tg-r").last_buttons == ("/affirm", "/deny")  # type: ignore[union-attr]
+    store.contact_for_reply("tg-r", ["/other"], lambda c: c.channel == "whatsapp")
+    assert store.contact("tg-r").last_buttons == ("/affirm", "/deny")  # type: ignore[union-attr]
+
+
+@pytest.mark.services
+def test_accept_inbound_on_postgresql_under_concurrency(pg_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    store = ChannelStore(engine)
+    _check_accept_inbound(store)
+    with ThreadPoolExecutor(8) as pool:
+        # The same webhook eight times at once (retries racing): processed exactly once.
+        same = list(pool.map(lambda _i: _accept(store, "SMrace", "wa-b")[0], range(8)))
+        # Eight new messages of a new person at once: each recorded, one contact.
+        many = list(pool.map(lambda i: _accept(store, f"SMm{i}", "wa-c")[0], range(8)))
+    assert same.count(True) == 1
+    assert all(many)
+    contact = store.contact("wa-c")
+    assert contact is not None and contact.address == "+2126"
+    engine.dispose()
