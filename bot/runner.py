@@ -207,6 +207,23 @@ class Assistant:
         return None
 
 
+def playground_line(settings: Settings) -> str:
+    """Where the playground page is, or why there is none."""
+    if not settings.playground_enabled:
+        if settings.profile == "prod":
+            why = "never in the production profile"
+        elif settings.playground.lower() == "auto":
+            why = "messaging platforms are configured; PLAYGROUND=on to have it anyway"
+        else:
+            why = f"PLAYGROUND={settings.playground}"
+        return f"  Playground      off ({why})"
+    # Only a browser on this machine may use it: it must be reachable on loopback.
+    if settings.host not in ("0.0.0.0", "::", "localhost") and not settings.host.startswith("127."):
+        return f"  Playground      unreachable: HOST={settings.host} is not loopback"
+    url = f"http://127.0.0.1:{settings.rasa_port}/webhooks/playground/"
+    return f"  Playground      {url}   (in a browser: a phone and the mediators' desk)"
+
+
 def banner(assistant: Assistant) -> str:
     """What a person needs to know once the assistant runs."""
     s = assistant.settings
@@ -216,13 +233,14 @@ def banner(assistant: Assistant) -> str:
         f"  Rasa server     {assistant.rasa_url}   (HTTP API enabled"
         + (", token required)" if s.rasa_api_token else ", loopback only)"),
         f"  Action server   {assistant.action_url}",
+        playground_line(s),
         "  Webhooks:",
         f"    REST (local chat, tests)  POST {assistant.rasa_url}/webhooks/rest/webhook",
         f"    WhatsApp (Twilio)         POST {assistant.rasa_url}/webhooks/whatsapp/webhook"
         + ("" if s.has_whatsapp else "   [not configured: TWILIO_* unset]"),
         f"    Telegram                  POST {assistant.rasa_url}/webhooks/telegram/webhook"
         + ("" if s.has_telegram else "   [not configured: TELEGRAM_BOT_TOKEN unset]"),
-        f"  Parse a message: POST {assistant.rasa_url}/model/parse  {{\"text\": \"bonjour\"}}",
+        f'  Parse a message: POST {assistant.rasa_url}/model/parse  {{"text": "bonjour"}}',
         f"  Logs: {s.var_dir / 'rasa.log'}",
         "Press Ctrl-C to stop.",
         "",
@@ -284,4 +302,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -15,6 +15,10 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 
 PROFILES = ("dev", "prod")
+# PLAYGROUND values: auto = on in the dev profile when no messaging platform is configured.
+PLAYGROUND_ON = ("1", "on", "true", "yes")
+PLAYGROUND_OFF = ("0", "off", "false", "no")
+PLAYGROUND_VALUES = ("auto", *PLAYGROUND_ON, *PLAYGROUND_OFF)
 
 
 class SettingsError(ValueError):
@@ -65,6 +69,8 @@ class Settings:
     # Keyed hash for pseudonyms in analytics and logs.
     pseudonym_key: str = field(default="", repr=False)
     retention_days: int = 90
+    # The local playground page (bot/channels/playground.py): auto, on or off; never in prod.
+    playground: str = "auto"
 
     @property
     def action_endpoint_url(self) -> str:
@@ -85,6 +91,23 @@ class Settings:
     def has_telegram(self) -> bool:
         """True when a Telegram bot token is configured."""
         return bool(self.telegram_bot_token)
+
+    @property
+    def has_messaging(self) -> bool:
+        """True when any real messaging platform (people's or mediators' bots) is configured."""
+        return self.has_whatsapp or self.has_telegram or bool(self.mediator_telegram_bot_token)
+
+    @property
+    def playground_enabled(self) -> bool:
+        """Whether the Rasa server serves the playground page (loopback only).
+
+        Never in the production profile. ``auto`` turns it on only when no messaging platform
+        is configured: its desk sees every waiting request, so it must not meet real people.
+        """
+        value = self.playground.lower()
+        if self.profile == "prod" or value in PLAYGROUND_OFF:
+            return False
+        return value in PLAYGROUND_ON or not self.has_messaging
 
     def rasa_env(self) -> dict[str, str]:
         """Variables that Rasa's YAML files read through ``${VAR}`` (all must be set)."""
@@ -171,7 +194,14 @@ def load_settings(
     settings = Settings(**kwargs)  # type: ignore[arg-type]
     if settings.profile not in PROFILES:
         raise SettingsError(f"PROFILE={settings.profile!r}: expected one of {', '.join(PROFILES)}")
+    if settings.playground.lower() not in PLAYGROUND_VALUES:
+        raise SettingsError(f"PLAYGROUND={settings.playground!r}: expected auto, on or off")
     if settings.profile == "prod":
+        if settings.playground.lower() in PLAYGROUND_ON:
+            raise SettingsError(
+                "PLAYGROUND is for local use and never runs with PROFILE=prod: "
+                "remove it (or set PLAYGROUND=off)"
+            )
         if not settings.database_url.startswith("postgresql"):
             raise SettingsError(
                 "PROFILE=prod needs DATABASE_URL=postgresql://user:password@host:5432/db"

@@ -211,6 +211,9 @@ class Flusher:
     retry_after: timedelta = timedelta(seconds=30)
     # Records ConversationResumed in Rasa's tracker; only the Rasa process has it.
     resume: Callable[[str], Awaitable[bool]] | None = None
+    # Mediator channels another process sends (the playground's desk is in the Rasa server):
+    # without a sender for them here, their rows are left unclaimed for that process.
+    elsewhere: frozenset[str] = frozenset()
     _lock: asyncio.Lock | None = None
 
     async def flush(self) -> int:
@@ -227,7 +230,7 @@ class Flusher:
         sent = 0
         for row in rows:
             target = (row.target_kind, row.target)
-            if target in blocked:
+            if target in blocked or self._sent_elsewhere(row):
                 continue
             if not await asyncio.to_thread(self._claim, row.id, now):
                 blocked.add(target)  # another process is sending it: keep the order
@@ -243,6 +246,16 @@ class Flusher:
             else:
                 blocked.add(target)
         return sent
+
+    def _sent_elsewhere(self, row: Any) -> bool:
+        if row.target_kind != "mediator" or not self.elsewhere:
+            return False
+        mediator = self.registry().get(row.target)
+        return (
+            mediator is not None
+            and mediator.channel in self.elsewhere
+            and mediator.channel not in self.mediator_senders
+        )
 
     def _pending(self, now: datetime) -> list[Any]:
         stale = naive(now - self.retry_after)
