@@ -32,10 +32,13 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export SQLALCHEMY_WARN_20 := 0
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install lint validate train run test test-fast bench clean python-check
+# Debian's browser for the playground's browser tests (tests/browser), installed when missing.
+BROWSER_PACKAGES := chromium chromium-driver fonts-noto-color-emoji
+
+.PHONY: help install lint validate train run test test-fast bench clean python-check browser-deps
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 python-check:
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
@@ -91,7 +94,27 @@ test: $(STAMP) ## lint, validate, train or reuse the model, rasa test, then pyte
 	@$(MAKE) --no-print-directory train
 	$(RASA) test core --e2e --model $(MODEL) --stories nlu_data/tests --fail-on-prediction-errors \
 	  --out var/results/core 2>&1 | tail -n 25
+	@$(MAKE) --no-print-directory browser-deps
 	$(VPY) -m pytest
+
+browser-deps: ## install chromium and chromedriver (apt-get) for the browser tests, if missing
+	@if command -v dpkg-query >/dev/null 2>&1; then \
+	  missing=$$(for p in $(BROWSER_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	else \
+	  missing=$$(for c in chromium chromedriver; do command -v $$c >/dev/null || echo $$c; done); \
+	fi; \
+	missing=$$(echo $$missing); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "==> the browser tests need $$missing (as root: apt-get install $$missing); skipped meanwhile"; \
+	  exit 0; \
+	fi; \
+	mkdir -p var; echo "==> installing $$missing for the browser tests (apt-get, log in var/apt.log)"; \
+	if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; } \
+	     > var/apt.log 2>&1; then \
+	  tail -n 5 var/apt.log; echo "==> could not install them: the browser tests will be skipped"; \
+	fi
 
 test-fast: $(STAMP) ## pytest only, without the slow end-to-end tests
 	$(VPY) -m pytest -m "not e2e"
