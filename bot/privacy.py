@@ -431,3 +431,16 @@ def install_log_masking(logger: logging.Logger | None = None) -> MaskingFilter:
         if _FILTER not in handler.filters:
             handler.addFilter(_FILTER)
     return _FILTER
+
+
+def install_log_masking_everywhere() -> MaskingFilter:
+    """Mask numbers in the handlers of every logger configured so far (root, Rasa, Sanic...).
+
+    For server processes, whose frameworks attach handlers to their own loggers: call it
+    once logging is configured (for a web server, when it starts). Idempotent.
+    """
+    install_log_masking()
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and logger.handlers:
+            install_log_masking(logger)
+    return _FILTER

@@ -14,6 +14,7 @@ from bot.channels import rasa_patches
 from bot.channels.action_errors import watch_turn
 from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa
 from bot.channels.pipeline import Delivery, Pipeline
+from bot.privacy import install_log_masking_everywhere
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,14 @@ def rasa_dispatch(
 
 
 def drain_on_stop(blueprint: Blueprint, pipeline: Callable[[], Pipeline | None]) -> None:
-    """Answer queued messages before the server stops (bounded), log what is left."""
+    """Answer queued messages before the server stops (bounded), log what is left.
+
+    Also, once the server has started (Rasa and Sanic have configured their loggers by
+    then), mask numbers in every log line the process writes (docs/privacy.md).
+    """
+
+    async def _mask_logs(_app: Any, _loop: Any) -> None:
+        install_log_masking_everywhere()
 
     async def _drain(_app: Any, _loop: Any) -> None:
         current = pipeline()
@@ -142,4 +150,5 @@ def drain_on_stop(blueprint: Blueprint, pipeline: Callable[[], Pipeline | None])
                 log.warning("%s: %d message(s) left unanswered at shutdown",
                             current.channel, left)  # fmt: skip
 
+    blueprint.listener("after_server_start")(_mask_logs)
     blueprint.listener("before_server_stop")(_drain)

@@ -250,3 +250,21 @@ def test_cli_main_installs_masking() -> None:
         for handler in root.handlers:
             handler.removeFilter(privacy._FILTER)
         root.handlers[:] = saved
+
+
+def test_server_processes_mask_every_configured_logger(tmp_path: Path) -> None:
+    """Sanic and Rasa log through their own handlers: those are masked too."""
+    logger = logging.getLogger("test.privacy.framework")
+    handler = logging.FileHandler(tmp_path / "framework.txt", encoding="utf-8")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        privacy.install_log_masking_everywhere()
+        logger.error("Exception occurred while handling uri for +212612345678")
+    finally:
+        handler.close()
+        logger.removeHandler(handler)
+        for each in logging.getLogger().handlers:
+            each.removeFilter(privacy._FILTER)
+    written = (tmp_path / "framework.txt").read_text(encoding="utf-8")
+    assert "612345678" not in written and "…78" in written
