@@ -13,14 +13,19 @@ This subclass of Rasa's ``SQLTrackerStore`` (configured in endpoints.prod.yml as
 - checks a pooled connection before using it (``pool_pre_ping``), so dead connections are
   replaced instead of failing the request;
 - retries a read or a write that fails with a connection error, for ``retry_seconds``
-  (default 10 s) with growing pauses, before letting Rasa's fail-safe take over.
+  (default 10 s) with growing pauses, before letting Rasa's fail-safe take over;
+- runs the reads and writes in a worker thread. Rasa's methods are ``async`` but their
+  bodies are synchronous SQLAlchemy calls, so every database round trip (pre-ping, query,
+  count, inserts, commit) blocked the event loop, and with it every other conversation of
+  the replica: about a quarter of the loop's time under the load benchmark, measured with
+  py-spy (bench/results/load.json). The conversation lock still orders the turns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -34,6 +39,17 @@ T = TypeVar("T")
 DEFAULT_RETRY_SECONDS = 10.0
 FIRST_PAUSE = 0.2
 MAX_PAUSE = 2.0
+
+
+def _to_completion(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run, in the calling thread, a coroutine whose body never waits (Rasa's SQL tracker
+    store: synchronous database code declared ``async``)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("the tracker store waited on the event loop from a worker thread")
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -74,16 +90,25 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, MAX_PAUSE)
 
+    async def _off_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Await one of Rasa's SQL methods, its synchronous body in a worker thread."""
+        if self.event_broker is not None:
+            # Streaming to a broker reads the tracker back on the event loop: Rasa's way.
+            return await coroutine
+        return await asyncio.to_thread(_to_completion, coroutine)
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """Read a conversation (its current session), retrying on connection errors."""
         parent = super().retrieve
-        return await self._retrying("reading a conversation", lambda: parent(sender_id))
+        return await self._retrying(
+            "reading a conversation", lambda: self._off_loop(parent(sender_id))
+        )
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """Read a whole conversation, retrying on connection errors."""
         parent = super().retrieve_full_tracker
         return await self._retrying(
-            "reading a whole conversation", lambda: parent(conversation_id)
+            "reading a whole conversation", lambda: self._off_loop(parent(conversation_id))
         )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -93,4 +118,4 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         so doing it again after a failure neither loses nor duplicates events.
         """
         parent = super().save
-        await self._retrying("saving a conversation", lambda: parent(tracker))
+        await self._retrying("saving a conversation", lambda: self._off_loop(parent(tracker)))

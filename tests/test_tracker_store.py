@@ -94,3 +94,27 @@ def test_other_errors_are_not_retried(
 def test_the_production_profile_uses_it() -> None:
     endpoints = yaml.safe_load((ROOT / "endpoints.prod.yml").read_text(encoding="utf-8"))
     assert endpoints["tracker_store"]["type"] == "bot.tracker_store.ResilientSQLTrackerStore"
+
+
+def test_database_work_runs_off_the_event_loop(
+    store: ResilientSQLTrackerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    threads: list[str] = []
+    real_session_scope = SQLTrackerStore.session_scope
+
+    def recording_session_scope(self):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return real_session_scope(self)
+
+    monkeypatch.setattr(SQLTrackerStore, "session_scope", recording_session_scope)
+
+    async def turn() -> DialogueStateTracker | None:
+        await store.save(DialogueStateTracker.from_events("p2", [UserUttered("salam")]))
+        return await store.retrieve("p2")
+
+    loop_thread = threading.current_thread().name
+    again = asyncio.run(turn())
+    assert again is not None and again.latest_message.text == "salam"
+    assert threads and loop_thread not in threads
