@@ -269,8 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_requested = True
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    # SIGINT too: a runner started in the background by a script inherits SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt on Ctrl-C.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _on_signal)
     try:
         print("Starting the action server and the Rasa server (loading the model takes ~20 s)...")
         assistant.start()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.runner import Assistant, StartError, banner, free_port, main, port_in_use
-from bot.settings import load_settings
+from bot.settings import ROOT, load_settings
 
 
 @pytest.fixture
@@ -61,3 +66,57 @@ def test_banner_lists_the_webhook_paths(settings) -> None:
                  "/webhooks/telegram/webhook"):
         assert path in text
     assert f"127.0.0.1:{settings.rasa_port}" in text
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_both_servers(tmp_path: Path, signum: int) -> None:
+    """`make run` then Ctrl-C: the runner stops the action server and the Rasa server.
+
+    The runner is started the way a script starting it in the background would, with
+    SIGINT ignored, and the signal goes to its whole process group, as a terminal does.
+    """
+    model = ROOT / "models" / "current.tar.gz"
+    if not model.is_file():
+        pytest.fail("no trained model: run `make train` (make test does it first)")
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "VAR_DIR": str(tmp_path / "var"),
+        "MODEL_PATH": str(model),
+        "PLAYGROUND": "off",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.runner", "--no-chat"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not _listening(rasa_port):
+            assert proc.poll() is None, proc.communicate()[0]
+            time.sleep(1)
+        assert _listening(rasa_port) and _listening(action_port), "servers did not start"
+        os.killpg(proc.pid, signum)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    assert proc.returncode == 0, output
+    assert "Stopped." in output
+    assert not _listening(rasa_port) and not _listening(action_port)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
