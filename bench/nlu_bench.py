@@ -15,6 +15,8 @@ Reported per pipeline, per language (file name) and overall:
 Usage (from the repository root):
     .venv/bin/python bench/nlu_bench.py            # full training, as in production
     .venv/bin/python bench/nlu_bench.py --quick    # few epochs: a smoke test of the script
+    .venv/bin/python bench/nlu_bench.py --only project --config bench/configs/x.yml
+                                                   # try a pipeline variant (var/bench/nlu_x.json)
 Writes bench/results/nlu.json (var/bench/nlu_quick.json with --quick) and prints a markdown
 table (pipeline x language).
 
@@ -175,7 +177,7 @@ def run_worker(name: str, config: Path, output: Path, workdir: Path) -> None:
     started = time.perf_counter()
     model_path = train_nlu(
         config=str(config),
-        nlu_data=str(NLU_DATA),
+        nlu_data=os.environ.get("NLU_BENCH_DATA") or str(NLU_DATA),
         output=str(workdir),
         fixed_model_name=name,
         domain=str(DOMAIN),
@@ -198,6 +200,14 @@ def run_worker(name: str, config: Path, output: Path, workdir: Path) -> None:
                         "language": language,
                         "predicted": result["intent"]["name"],
                         "confidence": round(float(result["intent"]["confidence"]), 4),
+                        # The classifiers' ranking (fallback excluded) and the unknown-words
+                        # flag let fallback thresholds be tried offline on the same model.
+                        "ranking": [
+                            [item["name"], round(float(item["confidence"]), 4)]
+                            for item in result.get("intent_ranking") or []
+                            if item.get("name") != FALLBACK
+                        ][:3],
+                        "unknown_words": bool(result.get("unknown_words")),
                         "predicted_cities": sorted(
                             {
                                 str(e.get("value"))
@@ -332,6 +342,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"cap epochs at {QUICK_EPOCHS}")
     parser.add_argument("--only", choices=("project", "rasa_default"), help="run one pipeline")
     parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="project pipeline config to try instead of config.yml (e.g. bench/configs/*.yml); "
+        "results then go to var/bench/ unless --output is given",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=NLU_DATA,
+        help="training data directory (default nlu_data/nlu; a snapshot lets you edit meanwhile)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
@@ -348,9 +371,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.output is None:
-        # A smoke test must not overwrite the committed benchmark figures.
-        args.output = QUICK_RESULTS_FILE if args.quick else RESULTS_FILE
-    project_config = PROJECT_CONFIG
+        # A smoke test or an experiment must not overwrite the committed benchmark figures.
+        if args.config is not None:
+            args.output = WORK_DIR / f"nlu_{args.config.stem}.json"
+        else:
+            args.output = QUICK_RESULTS_FILE if args.quick else RESULTS_FILE
+    project_config = args.config.resolve() if args.config is not None else PROJECT_CONFIG
     notes: list[str] = []
     if not project_config.exists():
         project_config = DEFAULT_CONFIG
@@ -371,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[nlu_bench] training and evaluating {name} ({config.name}) ...", flush=True)
             env = {
                 **os.environ,
+                "NLU_BENCH_DATA": str(args.data.resolve()),
                 "PYTHONPATH": os.pathsep.join(
                     [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
                 ),
@@ -390,7 +417,11 @@ def main(argv: list[str] | None = None) -> int:
                 check=True,
             )
             raw = json.loads(out.read_text(encoding="utf-8"))
-            raw["config"] = str(configs[name].relative_to(ROOT))
+            # Every parsed row (ranking included), to study errors or thresholds offline.
+            (WORK_DIR / f"{args.output.stem}_{name}_rows.json").write_text(
+                json.dumps(raw["rows"], ensure_ascii=False), encoding="utf-8"
+            )
+            raw["config"] = _rel(configs[name])
             pipelines[name] = summarise(raw)
 
     project = pipelines.get("project")
@@ -405,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_start": load_start,
             "load_average_end": _load(),
         },
-        "training_data": str(NLU_DATA.relative_to(ROOT)),
+        "training_data": _rel(args.data),
         "heldout": {p.stem: str(p.relative_to(ROOT)) for p in sorted(HELDOUT_DIR.glob("*.yml"))},
         "notes": notes
         + [
