@@ -199,13 +199,15 @@ class ChannelStore:
     ) -> Contact | None:
         """The contact to reply to, remembering ``payloads`` as its last buttons when
         ``remember_if(contact)``: :meth:`contact` then :meth:`set_last_buttons` in one
-        transaction (the deliveries call it once per reply, inside the person's turn)."""
+        transaction (the deliveries call it once per reply, inside the person's turn).
+        Nothing is written when the payloads are already the remembered ones (most replies
+        carry no buttons after a reply without buttons)."""
         with self.engine.begin() as conn:
             row = conn.execute(select(contacts).where(contacts.c.pseudonym == pseudonym)).first()
             if row is None:
                 return None
             contact = _contact_from_row(row)
-            if remember_if(contact):
+            if remember_if(contact) and list(contact.last_buttons) != list(payloads):
                 conn.execute(
                     update(contacts)
                     .where(contacts.c.pseudonym == pseudonym)

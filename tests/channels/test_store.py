@@ -182,3 +182,23 @@ def test_accept_inbound_on_postgresql_under_concurrency(pg_url: str) -> None:
     contact = store.contact("wa-c")
     assert contact is not None and contact.address == "+2126"
     engine.dispose()
+
+
+def test_contact_for_reply_writes_only_what_changed(store: ChannelStore) -> None:
+    from sqlalchemy import event
+
+    store.record_inbound("wa-w", "whatsapp", "+2126", None, utcnow())
+    updates: list[str] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def _count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    store.contact_for_reply("wa-w", [])  # none pending, none sent: nothing to write
+    assert updates == []
+    store.contact_for_reply("wa-w", ["/affirm"])
+    store.contact_for_reply("wa-w", ["/affirm"])
+    assert len(updates) == 1
+    store.contact_for_reply("wa-w", [])
+    assert len(updates) == 2 and store.contact("wa-w").last_buttons == ()  # type: ignore[union-attr]
