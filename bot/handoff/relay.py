@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -144,7 +144,8 @@ class HandoffRuntime:
 
     async def from_person(self, message: IncomingMessage) -> bool:
         """Relay or record a person's message; True when it must not reach Rasa."""
-        ticket = await asyncio.to_thread(self._open_ticket, message.sender)
+        # One thread hop for both questions (each hop waits for the busy event loop).
+        ticket, asked = await asyncio.to_thread(self._person_state, message.sender)
         if ticket is not None:
             if message.kind == TEXT and not message.text.strip():
                 return True  # an old keyboard's button: nothing to relay
@@ -161,7 +162,6 @@ class HandoffRuntime:
             )
             await self.flush()
             return True
-        asked = await asyncio.to_thread(self._awaiting_rating, message.sender)
         if asked is not None:
             rating = parse_rating(message.text) if message.kind in (TEXT, CALLBACK) else None
             if rating is not None:
@@ -184,18 +184,21 @@ class HandoffRuntime:
         from bot.channels.base import guess_language
 
         text = person_text("not_a_mediator", guess_language(message.text))
-        with self.handoff.engine.begin() as conn:
-            store.enqueue(conn, "person", message.sender, text, now)
+        await asyncio.to_thread(self._enqueue_for_person, message.sender, text, now)
         await self.flush()
 
-    def _open_ticket(self, pseudonym: str) -> Ticket | None:
-        with self.handoff.engine.connect() as conn:
-            return store.open_for_person(conn, pseudonym)
+    def _enqueue_for_person(self, pseudonym: str, text: str, now: datetime) -> None:
+        with self.handoff.engine.begin() as conn:
+            store.enqueue(conn, "person", pseudonym, text, now)
 
-    def _awaiting_rating(self, pseudonym: str) -> Ticket | None:
+    def _person_state(self, pseudonym: str) -> tuple[Ticket | None, Ticket | None]:
+        """The person's open ticket, else the closed one whose rating is awaited."""
         since = self.handoff.clock.now() - self.handoff.policy.rating_window
         with self.handoff.engine.connect() as conn:
-            return store.awaiting_rating(conn, pseudonym, since)
+            ticket = store.open_for_person(conn, pseudonym)
+            if ticket is not None:
+                return ticket, None
+            return None, store.awaiting_rating(conn, pseudonym, since)
 
     def _stop_asking(self, ticket_id: int) -> None:
         with self.handoff.engine.begin() as conn:
