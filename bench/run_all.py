@@ -45,6 +45,31 @@ def run(names: list[str] | None) -> int:
     return failed
 
 
+def _pipelines_table(data: dict) -> str | None:
+    """A table for results shaped like nlu.json (pipelines x languages), else None."""
+    pipelines = data.get("pipelines")
+    if not isinstance(pipelines, dict) or not pipelines:
+        return None
+    languages = sorted({lang for p in pipelines.values() for lang in p.get("languages", {})})
+    head = ["pipeline", "macro-F1", *languages, "OOS recall", "in-scope acc", "train s"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, result in pipelines.items():
+        overall = result.get("overall", {})
+        cells = [name, overall.get("macro_f1")]
+        cells += [result.get("languages", {}).get(lang, {}).get("macro_f1") for lang in languages]
+        cells += [
+            overall.get("out_of_scope_recall"),
+            overall.get("in_scope_accuracy"),
+            result.get("train_seconds"),
+        ]
+        rows.append("| " + " | ".join("" if c is None else str(c) for c in cells) + " |")
+    met = data.get("targets_met")
+    if isinstance(met, dict):
+        verdicts = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in met.items())
+        rows += ["", f"Targets met: {verdicts}"]
+    return "\n".join(rows)
+
+
 def summary() -> str:
     """A markdown digest of every bench/results/*.json file."""
     lines = ["# Benchmark results", ""]
@@ -52,7 +77,7 @@ def summary() -> str:
         data = json.loads(path.read_text(encoding="utf-8"))
         lines.append(f"## {path.stem}")
         lines.append("")
-        table = data.get("summary_table")
+        table = data.get("summary_table") or _pipelines_table(data)
         if isinstance(table, str):
             lines.append(table.strip())
         else:
