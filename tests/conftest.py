@@ -6,6 +6,7 @@ import json
 import os
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,52 @@ from typing import Any
 import pytest
 
 from bot.runner import Assistant, StartError, free_port
-from bot.settings import ROOT, load_settings
+from bot.settings import ROOT, Settings, load_settings
 
 # Helpers training their own model point TEST_MODEL_PATH at it.
 MODEL = Path(os.environ.get("TEST_MODEL_PATH") or ROOT / "models" / "current.tar.gz")
+
+
+def start_assistant(
+    settings: Settings,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 300.0,
+) -> Assistant:
+    """Start the action server and the Rasa server, their output appended to ``log_path``.
+
+    ``env``: variables the servers read from their environment, set only while they start.
+    A server that does not start fails the test with the end of its output.
+    """
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    running = Assistant(settings, log=log_path.open("a", encoding="utf-8"))
+    try:
+        running.start()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
+        running.wait_ready(timeout=timeout)
+    except StartError as exc:
+        running.stop()
+        pytest.fail(f"{exc}\n--- server output ---\n{_tail(log_path)}")
+    return running
+
+
+@contextmanager
+def serving(
+    settings: Settings, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[Assistant]:
+    """start_assistant(), stopped when the block ends."""
+    running = start_assistant(settings, log_path, env)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="session")
@@ -32,17 +75,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         rasa_port=free_port(),
         action_port=free_port(),
     )
-    log_path = var_dir / "servers.log"
-    with log_path.open("w", encoding="utf-8") as log:
-        running = Assistant(settings, log=log)
-        try:
-            running.start()
-            running.wait_ready(timeout=240)
-        except StartError as exc:
-            running.stop()
-            pytest.fail(f"{exc}\n--- server output ---\n{_tail(log_path)}")
+    with serving(settings, var_dir / "servers.log") as running:
         yield running
-        running.stop()
 
 
 def _tail(path: Path, lines: int = 60) -> str:

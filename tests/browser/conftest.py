@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import requests
 
-from bot.runner import Assistant, StartError, free_port
+from bot.runner import Assistant, free_port
 from bot.settings import ROOT, Settings, load_settings
-from tests.conftest import MODEL, _tail
+from tests.conftest import MODEL, _tail, serving
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -69,16 +69,8 @@ def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlay
         playground="on",
     )
     log_path = var_dir / "servers.log"
-    with log_path.open("w", encoding="utf-8") as log:
-        running = Assistant(settings, log=log)
-        try:
-            running.start()
-            running.wait_ready(timeout=300)
-        except StartError as exc:
-            running.stop()
-            pytest.fail(f"{exc}\n--- server output ---\n{_tail(log_path)}")
+    with serving(settings, log_path) as running:
         yield RunningPlayground(running, settings, log_path)
-        running.stop()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = TURN_TIMEOUT_S, every: float = 0.2):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,9 +11,9 @@ import pytest
 from bot.channels.store import ChannelStore
 from bot.db import make_engine, migrate
 from bot.pseudonyms import pseudonym
-from bot.runner import Assistant, StartError, free_port
+from bot.runner import Assistant, free_port
 from bot.settings import Settings, load_settings
-from tests.conftest import MODEL, _tail
+from tests.conftest import MODEL, _tail, serving
 from tests.fakes.telegram_fake import TelegramFake
 from tests.fakes.twilio_fake import TwilioFake
 
@@ -122,21 +121,5 @@ def channel_assistant(
     )
     log_path = var_dir / "servers.log"
     # The Rasa process reads the key from its environment (rasa_env() does not carry it).
-    saved = os.environ.get("PSEUDONYM_KEY")
-    os.environ["PSEUDONYM_KEY"] = PSEUDONYM_KEY
-    with log_path.open("w", encoding="utf-8") as log:
-        running = Assistant(settings, log=log)
-        try:
-            running.start()
-        finally:
-            if saved is None:
-                os.environ.pop("PSEUDONYM_KEY", None)
-            else:
-                os.environ["PSEUDONYM_KEY"] = saved
-        try:
-            running.wait_ready(timeout=300)
-        except StartError as exc:
-            running.stop()
-            pytest.fail(f"{exc}\n--- server output ---\n{_tail(log_path)}")
+    with serving(settings, log_path, env={"PSEUDONYM_KEY": PSEUDONYM_KEY}) as running:
         yield ChannelAssistant(running, settings, log_path)
-        running.stop()

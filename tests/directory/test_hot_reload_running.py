@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import Assistant, StartError, free_port
+from bot.runner import Assistant, free_port
 from bot.settings import ROOT, load_settings
-from tests.conftest import MODEL, RestClient
+from tests.conftest import MODEL, RestClient, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -37,17 +37,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Assistan
         rasa_port=free_port(),
         action_port=free_port(),
     )
-    log_path = tmp / "servers.log"
-    with log_path.open("w", encoding="utf-8") as log:
-        assistant = Assistant(settings, log=log)
-        try:
-            assistant.start()
-            assistant.wait_ready(timeout=240)
-        except StartError as exc:
-            assistant.stop()
-            pytest.fail(f"{exc}\n{log_path.read_text(encoding='utf-8')[-3000:]}")
+    with serving(settings, tmp / "servers.log") as assistant:
         yield assistant, tmp
-        assistant.stop()
 
 
 def _answer(assistant: Assistant, sender: str) -> str:

@@ -7,7 +7,6 @@ and a restart of the whole assistant in the middle of a hand-off.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import requests
 
 from bot.db import make_engine
 from bot.handoff import tickets as store
-from bot.runner import Assistant, StartError, free_port
+from bot.runner import Assistant, free_port
 from bot.settings import Settings
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, BOT_TOKEN, PSEUDONYM_KEY
 from tests.channels.conftest import channel_settings as base_settings
@@ -33,7 +32,7 @@ from tests.channels.helpers import (
     telegram_update,
     twilio_params,
 )
-from tests.conftest import MODEL, _tail
+from tests.conftest import MODEL, _tail, start_assistant
 from tests.fakes.base import Call
 from tests.fakes.telegram_fake import TelegramFake
 from tests.fakes.twilio_fake import TwilioFake
@@ -198,23 +197,7 @@ class Running:
 
 
 def _start(settings: Settings, log_path: Path) -> Assistant:
-    saved = os.environ.get("PSEUDONYM_KEY")
-    os.environ["PSEUDONYM_KEY"] = PSEUDONYM_KEY
-    log = log_path.open("a", encoding="utf-8")
-    running = Assistant(settings, log=log)
-    try:
-        running.start()
-    finally:
-        if saved is None:
-            os.environ.pop("PSEUDONYM_KEY", None)
-        else:
-            os.environ["PSEUDONYM_KEY"] = saved
-    try:
-        running.wait_ready(timeout=300)
-    except StartError as exc:
-        running.stop()
-        pytest.fail(f"{exc}\n--- server output ---\n{_tail(log_path)}")
-    return running
+    return start_assistant(settings, log_path, env={"PSEUDONYM_KEY": PSEUDONYM_KEY})
 
 
 @pytest.fixture(scope="module")
