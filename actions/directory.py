@@ -29,17 +29,23 @@ class ActionAnswerDirectory(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        answer = answer_topic(
-            directory_store(),
-            tracker.get_slot("topic"),
-            tracker.get_slot("city"),
-            reply_language(tracker),
-            channel=channel_of(tracker),
-            audience=tracker.get_slot("profile"),
-        )
+        answer = _answer_from_slots(tracker)
         _dispatch(dispatcher, answer)
         record_answer(tracker, answer.response, tracker.get_slot("topic"))
         return [SlotSet("results_offset", answer.shown_until)]
+
+
+def _answer_from_slots(tracker: Tracker, offset: int = 0) -> Answer:
+    """The directory answer for the conversation's topic, city, language, channel, profile."""
+    return answer_topic(
+        directory_store(),
+        tracker.get_slot("topic"),
+        tracker.get_slot("city"),
+        reply_language(tracker),
+        channel=channel_of(tracker),
+        audience=tracker.get_slot("profile"),
+        offset=offset,
+    )
 
 
 class ActionMoreResults(Action):
@@ -51,15 +57,7 @@ class ActionMoreResults(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        answer = answer_topic(
-            directory_store(),
-            tracker.get_slot("topic"),
-            tracker.get_slot("city"),
-            reply_language(tracker),
-            channel=channel_of(tracker),
-            audience=tracker.get_slot("profile"),
-            offset=as_int(tracker.get_slot("results_offset")),
-        )
+        answer = _answer_from_slots(tracker, offset=as_int(tracker.get_slot("results_offset")))
         _dispatch(dispatcher, answer)
         return [SlotSet("results_offset", answer.shown_until)]
 
