@@ -174,16 +174,17 @@ class Handoff:
         else:
             text = person_text("widened_no_services", ticket.language)
         store.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
+        self._tell_offered(conn, registry, ticket, "widened_offer", now)
+
+    def _tell_offered(
+        self, conn: Connection, registry: Registry, ticket: Ticket, key: str, now: datetime
+    ) -> None:
+        """Tell every mediator the ticket was offered to, each in their language."""
         for mediator_id in store.offered_to(conn, ticket.id):
             mediator = registry.get(mediator_id)
             if mediator is not None:
-                store.enqueue(
-                    conn,
-                    "mediator",
-                    mediator.id,
-                    mediator_text("widened_offer", mediator_lang(mediator), ticket=ticket.id),
-                    now,
-                )
+                text = mediator_text(key, mediator_lang(mediator), ticket=ticket.id)
+                store.enqueue(conn, "mediator", mediator.id, text, now)
 
     def _tell_expired(
         self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime
@@ -197,16 +198,7 @@ class Handoff:
             ticket_id=ticket.id,
         )
         store.enqueue(conn, "resume", ticket.pseudonym, "", now, ticket_id=ticket.id)
-        for mediator_id in store.offered_to(conn, ticket.id):
-            mediator = registry.get(mediator_id)
-            if mediator is not None:
-                store.enqueue(
-                    conn,
-                    "mediator",
-                    mediator.id,
-                    mediator_text("expired", mediator_lang(mediator), ticket=ticket.id),
-                    now,
-                )
+        self._tell_offered(conn, registry, ticket, "expired", now)
         self._record(
             conn,
             "handoff_closed",
