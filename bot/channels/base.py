@@ -68,6 +68,12 @@ class IncomingMessage:
     callback_id: str | None = None
     # True when the text was cut to MAX_INPUT_CHARS (the person is told).
     truncated: bool = False
+    # The person's message number, in the order messages reached the service (set when
+    # the webhook is recorded; bot/channels/order.py).
+    seq: int | None = None
+    # Whose numbering ``seq`` belongs to: the pseudonym and when its contact was created
+    # (an erased and re-created contact, or a new database, numbers from 1 again).
+    order_key: str = ""
 
     def rasa_text(self) -> str:
         """What Rasa receives: the text, or an intent payload for media and locations."""

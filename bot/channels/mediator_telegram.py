@@ -21,6 +21,7 @@ from sanic import Blueprint
 
 from bot.channels import base
 from bot.channels.base import IncomingMessage, OutgoingMessage
+from bot.channels.order import turn_order_for
 from bot.channels.pipeline import Pipeline
 from bot.channels.rasa_common import settings_from_credentials
 from bot.channels.store import ChannelStore, shared_store
@@ -113,6 +114,7 @@ class MediatorTelegramInput(TelegramInput):
             [],
             reply_mapper=_callback_payload,
             acknowledge=self._answer_callback,
+            order=turn_order_for(self.settings.profile, self.settings.redis_url),
         )
 
     async def _to_desk(self, message: IncomingMessage) -> None:

@@ -23,6 +23,7 @@ from bot.channels.base import (
     payload_for_reply,
 )
 from bot.channels.interceptors import Interceptor
+from bot.channels.order import MemoryTurnOrder, TurnOrder
 from bot.channels.queue import PersonQueues
 from bot.channels.store import ChannelStore
 
@@ -69,6 +70,9 @@ class Pipeline:
     reply_mapper: ReplyMapper = numbered_reply
     acknowledge: Callable[[IncomingMessage], Awaitable[None]] | None = None
     max_per_person: int = 20
+    # Record of answered turns (bot/channels/order.py): in the process by default, in
+    # Redis when several replicas share the webhooks; None: arrival order only.
+    order: TurnOrder | None = field(default_factory=MemoryTurnOrder)
     _queues: PersonQueues | None = None
     _accepted: int = 0
 
@@ -77,7 +81,7 @@ class Pipeline:
         """The per-person queues (created inside the server's event loop on first use)."""
         if self._queues is None:
             self._queues = PersonQueues(
-                self._process, self._failed, max_per_person=self.max_per_person
+                self._process, self._failed, max_per_person=self.max_per_person, order=self.order
             )
         return self._queues
 
@@ -98,6 +102,9 @@ class Pipeline:
             log.info("%s update %s already processed: ignored", self.channel, message.external_id)
             return DUPLICATE
         self._accepted += 1
+        if contact is not None and contact.inbound_seq:
+            message.seq = contact.inbound_seq
+            message.order_key = f"{contact.pseudonym}@{contact.created_at.timestamp() * 1e6:.0f}"
         if self._accepted % PRUNE_EVERY == 0:
             await self._prune(message)
         if message.kind in (TEXT, CALLBACK):
@@ -111,6 +118,7 @@ class Pipeline:
         if not self.queues.submit(message):
             # Not processed after all: let the platform's retry be accepted later.
             await asyncio.to_thread(self.store.forget_processed, self.channel, message.external_id)
+            await self.queues.finished(message)  # its successors need not wait for it
             asyncio.get_running_loop().create_task(self._tell(message, "busy"))
             return BUSY
         return QUEUED

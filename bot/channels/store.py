@@ -57,6 +57,8 @@ contacts = Table(
     # Payloads of the last buttons sent, so "2" (WhatsApp) or an index (Telegram) maps back.
     Column("last_buttons", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Number of the person's last new message (the order they reached the service).
+    Column("inbound_seq", Integer, nullable=False, server_default="0"),
 )
 
 # WhatsApp allows free-form messages only within 24 hours of the person's last message.
@@ -81,6 +83,7 @@ class Contact:
     last_inbound_at: datetime | None
     last_buttons: tuple[str, ...]
     created_at: datetime
+    inbound_seq: int = 0
 
     def within_whatsapp_window(self, now: datetime) -> bool:
         """True when free text may be sent (the person wrote in the last 24 hours)."""
@@ -159,9 +162,12 @@ class ChannelStore:
         """Record a new webhook in one transaction: its id and its sender's contact.
 
         ``(False, None)`` when ``external_id`` was already processed (a retry); otherwise
-        ``(True, contact)``. Both rows are written or neither, so a failure (database gone
-        mid-way) leaves the platform's retry free to be processed: nothing is lost. One
-        connection and one commit instead of three (the webhook waits for it).
+        ``(True, contact)``, whose ``inbound_seq`` numbers this message: the person's
+        messages in the order their transactions committed, whichever replica took them
+        (the contact's row is locked from the increment to the commit). Both rows are
+        written or neither, so a failure (database gone mid-way) leaves the platform's
+        retry free to be processed: nothing is lost. One connection and one commit instead
+        of three (the webhook waits for it).
         """
         known = False
         try:
@@ -175,7 +181,9 @@ class ChannelStore:
                 except IntegrityError:
                     known = True
                     raise
-                _upsert_contact(conn, pseudonym, channel, address, first_name, received_at)
+                _upsert_contact(
+                    conn, pseudonym, channel, address, first_name, received_at, count=True
+                )
                 row = conn.execute(
                     select(contacts).where(contacts.c.pseudonym == pseudonym)
                 ).first()
@@ -243,6 +251,7 @@ def _contact_from_row(row: Any) -> Contact:
         last_inbound_at=_aware(row.last_inbound_at),
         last_buttons=buttons,
         created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        inbound_seq=int(row.inbound_seq or 0),
     )
 
 
@@ -253,17 +262,27 @@ def _upsert_contact(
     address: str,
     first_name: str | None,
     at: datetime,
+    count: bool = False,
 ) -> None:
-    """Create or refresh a contact inside the caller's transaction."""
-    values = {"channel": channel, "address": address, "last_inbound_at": at}
+    """Create or refresh a contact inside the caller's transaction; ``count``: number a
+    new message (``inbound_seq`` + 1)."""
+    values: dict[str, Any] = {"channel": channel, "address": address, "last_inbound_at": at}
     if first_name:
         values["first_name"] = first_name[:128]
-    update_it = update(contacts).where(contacts.c.pseudonym == pseudonym).values(**values)
+    update_it = (
+        update(contacts)
+        .where(contacts.c.pseudonym == pseudonym)
+        .values(**values, **({"inbound_seq": contacts.c.inbound_seq + 1} if count else {}))
+    )
     if conn.execute(update_it).rowcount:
         return
     try:
         with conn.begin_nested():
-            conn.execute(insert(contacts).values(pseudonym=pseudonym, created_at=at, **values))
+            conn.execute(
+                insert(contacts).values(
+                    pseudonym=pseudonym, created_at=at, inbound_seq=1 if count else 0, **values
+                )
+            )
     except IntegrityError:
         # Created meanwhile by a concurrent webhook of the same person: update it instead.
         conn.execute(update_it)

@@ -27,6 +27,7 @@ from telegram import Message, Update
 from bot.channels import base
 from bot.channels.base import IncomingMessage, clean_text, truncate_input, typed_text
 from bot.channels.interceptors import default_interceptors
+from bot.channels.order import turn_order_for
 from bot.channels.outbound import build_delivery, register
 from bot.channels.pipeline import BUSY, Pipeline
 from bot.channels.rasa_common import (
@@ -215,6 +216,7 @@ class TelegramInput(InputChannel):
             delivery,
             rasa_dispatch(on_new_message, self.output, CHANNEL),
             default_interceptors(self.settings, store.engine),
+            order=turn_order_for(self.settings.profile, self.settings.redis_url),
             reply_mapper=_callback_mapper,
             acknowledge=self._answer_callback,
         )

@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels import base
 from bot.channels.base import IncomingMessage, clean_text, truncate_input, typed_text
 from bot.channels.interceptors import default_interceptors
+from bot.channels.order import turn_order_for
 from bot.channels.outbound import build_delivery, register
 from bot.channels.pipeline import BUSY, Pipeline
 from bot.channels.rasa_common import (
@@ -183,6 +184,7 @@ class WhatsAppInput(InputChannel):
             delivery,
             rasa_dispatch(on_new_message, self.output, CHANNEL),
             default_interceptors(self.settings, store.engine),
+            order=turn_order_for(self.settings.profile, self.settings.redis_url),
         )
         if not self.settings.public_base_url:
             log.warning(

@@ -103,9 +103,11 @@ async def test_a_full_queue_refuses_and_forgets_so_the_retry_is_accepted(
     store: ChannelStore,
 ) -> None:
     gate = asyncio.Event()
+    seen: list[str] = []
 
     async def dispatch(message: IncomingMessage) -> None:
         await gate.wait()
+        seen.append(message.text)
 
     recorder = Recorder()
     pipeline = Pipeline("whatsapp", store, recorder, dispatch, max_per_person=1)
@@ -119,8 +121,24 @@ async def test_a_full_queue_refuses_and_forgets_so_the_retry_is_accepted(
     await asyncio.sleep(0.05)
     assert any("beaucoup de messages" in m.text for m in recorder.sent)
     assert await pipeline.accept(_msg("c", "SMc")) == QUEUED
+    # The refused message (number 3) counts as done: the retry (number 4) does not wait.
     await _settle(pipeline)
+    assert seen == ["a", "b", "c"]
     assert await pipeline.drain(1) == 0
+
+
+async def test_messages_are_numbered_and_answered_in_that_order(store: ChannelStore) -> None:
+    seen: list[tuple[str, int | None]] = []
+
+    async def dispatch(message: IncomingMessage) -> None:
+        seen.append((message.text, message.seq))
+
+    pipeline = Pipeline("whatsapp", store, Recorder(), dispatch)
+    for number, text in enumerate(("un", "deux", "trois"), start=1):
+        assert await pipeline.accept(_msg(text, f"SMn{number}")) == QUEUED
+    await pipeline.accept(_msg("un", "SMn1"))  # a retry: not numbered
+    await _settle(pipeline)
+    assert seen == [("un", 1), ("deux", 2), ("trois", 3)]
 
 
 async def test_old_webhook_ids_are_pruned_now_and_then(store: ChannelStore, monkeypatch) -> None:  # noqa: ANN001

@@ -120,7 +120,10 @@ def _accept(store: ChannelStore, external_id: str, who: str = "wa-a", name: str 
 
 def _check_accept_inbound(store: ChannelStore) -> None:
     new, contact = _accept(store, "SMa1", name="Awa")
-    assert new and contact is not None
+    assert new and contact is not None and contact.inbound_seq == 1
+    # A retry is not numbered; the next new message is number 2.
+    assert _accept(store, "SMa1") == (False, None)
+    assert _accept(store, "SMa1-next")[1].inbound_seq == 2  # type: ignore[union-attr]
     assert (contact.address, contact.first_name, contact.last_buttons) == ("+2126", "Awa", ())
     store.set_last_buttons("wa-a", ["/affirm"])
     assert _accept(store, "SMa1") == (False, None)  # a retry: nothing recorded again
@@ -140,7 +143,7 @@ def test_accept_inbound_writes_both_rows_or_neither(
 
     import bot.channels.store as module
 
-    def lost(*_args: object) -> None:
+    def lost(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("update contacts", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(module, "_upsert_contact", lost)
@@ -176,11 +179,14 @@ def test_accept_inbound_on_postgresql_under_concurrency(pg_url: str) -> None:
         # The same webhook eight times at once (retries racing): processed exactly once.
         same = list(pool.map(lambda _i: _accept(store, "SMrace", "wa-b")[0], range(8)))
         # Eight new messages of a new person at once: each recorded, one contact.
-        many = list(pool.map(lambda i: _accept(store, f"SMm{i}", "wa-c")[0], range(8)))
+        many = list(pool.map(lambda i: _accept(store, f"SMm{i}", "wa-c"), range(8)))
     assert same.count(True) == 1
-    assert all(many)
+    assert all(new for new, _contact in many)
     contact = store.contact("wa-c")
     assert contact is not None and contact.address == "+2126"
+    # Each new message got its own number, 1 to 8: the row is locked until the commit.
+    assert sorted(c.inbound_seq for _new, c in many) == list(range(1, 9))
+    assert contact.inbound_seq == 8
     engine.dispose()
 
 

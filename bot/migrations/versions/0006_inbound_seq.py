@@ -1,0 +1,28 @@
+"""Number each person's incoming messages: the order they reached the service.
+
+``contacts.inbound_seq`` is incremented in the transaction that records a new webhook
+(bot/channels/store.py ``accept_inbound``); the channels hand message *n* to the dialogue
+only after *n-1* is answered, whichever replica took it (bot/channels/order.py).
+
+Revision ID: 0006_inbound_seq
+Revises: 0005_channel_names
+Create Date: 2026-11-30
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_inbound_seq"
+down_revision = "0005_channel_names"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("contacts") as batch:
+        batch.add_column(sa.Column("inbound_seq", sa.Integer(), nullable=False, server_default="0"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("contacts") as batch:
+        batch.drop_column("inbound_seq")
