@@ -21,15 +21,12 @@ from sanic import Blueprint
 
 from bot.channels import base
 from bot.channels.base import IncomingMessage, OutgoingMessage
-from bot.channels.order import turn_order_for
 from bot.channels.pipeline import Pipeline
-from bot.channels.rasa_common import settings_from_credentials
 from bot.channels.store import ChannelStore, shared_store
 from bot.channels.telegram import TelegramInput
 from bot.channels.telegram_api import TelegramSender
 from bot.handoff.messages import mediator_text
 from bot.handoff.relay import HandoffRuntime, runtime_for
-from bot.pseudonyms import key_for
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,13 +63,8 @@ def _callback_payload(message: IncomingMessage, _payloads: tuple[str, ...]) -> s
 class MediatorTelegramInput(TelegramInput):
     """Webhook of the mediators' bot; every message goes to the hand-off desk."""
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> MediatorTelegramInput:
-        return cls(settings_from_credentials(credentials, CREDENTIAL_FIELDS))
+    channel = CHANNEL
+    credential_fields = CREDENTIAL_FIELDS
 
     def __init__(self, settings: Settings) -> None:
         # The parent reads the people's bot fields: give it the mediators' bot instead.
@@ -87,21 +79,25 @@ class MediatorTelegramInput(TelegramInput):
         self.runtime: HandoffRuntime | None = None
 
     def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        try:
-            store = shared_store(self.full_settings.effective_database_url)
-            self.runtime = runtime_for(self.full_settings, store.engine)
-        except Exception:  # noqa: BLE001 (the server still starts; logged)
-            log.exception("hand-off could not start: mediators will not be notified")
-            return
-        if not self.configured:
-            log.warning(
-                "mediators' Telegram bot not configured (MEDIATOR_TELEGRAM_BOT_TOKEN "
-                "and MEDIATOR_TELEGRAM_WEBHOOK_SECRET): its webhook answers 503"
-            )
-            return
-        self.key = key_for(
-            self.settings.pseudonym_key, self.settings.var_dir, self.settings.profile
+        # The hand-off runs even without this bot (mediators may all be on WhatsApp).
+        if self.runtime is None:
+            try:
+                store = shared_store(self.full_settings.effective_database_url)
+                self.runtime = runtime_for(self.full_settings, store.engine)
+            except Exception:  # noqa: BLE001 (the server still starts; logged)
+                log.exception("hand-off could not start: mediators will not be notified")
+                return
+        super()._setup(on_new_message)
+
+    def not_configured(self) -> None:
+        log.warning(
+            "mediators' Telegram bot not configured (MEDIATOR_TELEGRAM_BOT_TOKEN "
+            "and MEDIATOR_TELEGRAM_WEBHOOK_SECRET): its webhook answers 503"
         )
+
+    def start_pipeline(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], store: ChannelStore
+    ) -> None:
         sender = TelegramSender(
             self.settings.telegram_bot_token, self.settings.telegram_api_base_url
         )
@@ -114,7 +110,7 @@ class MediatorTelegramInput(TelegramInput):
             [],
             reply_mapper=_callback_payload,
             acknowledge=self._answer_callback,
-            order=turn_order_for(self.settings.profile, self.settings.redis_url),
+            order=self.turn_order(),
         )
 
     async def _to_desk(self, message: IncomingMessage) -> None:

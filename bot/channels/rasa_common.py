@@ -1,20 +1,29 @@
-"""What the two Rasa adapters share: settings from credentials.yml, the output channel."""
+"""What the Rasa adapters share: settings from credentials.yml, the output channel, the
+input channels' start-up and health route."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from http import HTTPStatus
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
-from sanic import Blueprint
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.channels import rasa_patches
 from bot.channels.action_errors import watch_turn
 from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa
-from bot.channels.pipeline import Delivery, Pipeline
+from bot.channels.order import TurnOrder, turn_order_for
+from bot.channels.pipeline import BUSY, Delivery, Pipeline
+from bot.channels.store import ChannelStore, shared_store
 from bot.privacy import install_log_masking_everywhere
+from bot.pseudonyms import key_for
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -152,3 +161,106 @@ def drain_on_stop(blueprint: Blueprint, pipeline: Callable[[], Pipeline | None])
 
     blueprint.listener("after_server_start")(_mask_logs)
     blueprint.listener("before_server_stop")(_drain)
+
+
+class PlatformInput(InputChannel):
+    """What the WhatsApp and Telegram input channels share: settings from credentials.yml,
+    a pipeline started once the server has Rasa's handler (again on a webhook after a
+    failed start), a health route, queued messages answered before the server stops.
+
+    A subclass sets ``channel`` and ``credential_fields``, says when it is ``configured``
+    and builds its pipeline in :meth:`start_pipeline`; its webhook route calls
+    :meth:`ready_pipeline` first.
+    """
+
+    channel = ""
+    credential_fields: Mapping[str, str] = {}
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.channel
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(settings_from_credentials(credentials, cls.credential_fields))
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pipeline: Pipeline | None = None
+        self.output: DeliveryOutput | None = None
+        self.key = ""
+        self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
+        self._last_setup = 0.0
+
+    @property
+    def configured(self) -> bool:
+        """Whether the platform's credentials are set."""
+        raise NotImplementedError
+
+    def not_configured(self) -> None:
+        """Log why the webhook answers 503 (called at start when not configured)."""
+        log.warning("%s channel not configured: its webhook answers 503", self.channel)
+
+    def start_pipeline(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], store: ChannelStore
+    ) -> None:
+        """Build ``self.output`` and ``self.pipeline`` (``self.key`` is set)."""
+        raise NotImplementedError
+
+    def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        self._on_new_message = on_new_message
+        self._last_setup = time.monotonic()
+        if not self.configured:
+            self.not_configured()
+            return
+        try:
+            store = shared_store(self.settings.effective_database_url)
+            self.key = key_for(
+                self.settings.pseudonym_key, self.settings.var_dir, self.settings.profile
+            )
+            self.start_pipeline(on_new_message, store)
+        except Exception:  # noqa: BLE001 (the server still starts; the webhook says 503)
+            log.exception("%s channel could not start: its webhook answers 503", self.channel)
+            self.pipeline = None
+
+    async def ready_pipeline(self) -> Pipeline | None:
+        """The pipeline; after a failed start (e.g. the database was down), one more try
+        at most every ``SETUP_RETRY_S``. None: the webhook answers 503."""
+        if self.pipeline is None and self._on_new_message is not None and self.configured:
+            if time.monotonic() - self._last_setup >= SETUP_RETRY_S:
+                await asyncio.to_thread(self._setup, self._on_new_message)
+        if self.pipeline is None:
+            log.warning("%s webhook called but the channel is not configured", self.channel)
+        return self.pipeline
+
+    def turn_order(self) -> TurnOrder:
+        """The process's record of answered turns (in Redis in the production profile)."""
+        return turn_order_for(self.settings.profile, self.settings.redis_url)
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return self.output
+
+    def start_blueprint(
+        self, name: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """Start the channel; its blueprint with the health route (``GET /``)."""
+        self._setup(on_new_message)
+        bp = Blueprint(name, __name__)
+        drain_on_stop(bp, lambda: self.pipeline)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            """Whether the channel is configured (no secret shown)."""
+            return response.json({"status": "ok", "configured": self.pipeline is not None})
+
+        return bp
+
+
+def accepted(outcome: str, ok: HTTPResponse) -> HTTPResponse:
+    """``ok``, or 503 with Retry-After when the person's queue was full (the platform
+    retries later; the message was not recorded)."""
+    if outcome == BUSY:
+        return response.text(
+            "busy", status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
+        )
+    return ok

@@ -9,16 +9,14 @@ member changes) are acknowledged; button presses are answered (answerCallbackQue
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -27,19 +25,12 @@ from telegram import Message, Update
 from bot.channels import base
 from bot.channels.base import IncomingMessage, clean_text, truncate_input, typed_text
 from bot.channels.interceptors import default_interceptors
-from bot.channels.order import turn_order_for
 from bot.channels.outbound import build_delivery, register
-from bot.channels.pipeline import BUSY, Pipeline
-from bot.channels.rasa_common import (
-    SETUP_RETRY_S,
-    DeliveryOutput,
-    drain_on_stop,
-    rasa_dispatch,
-    settings_from_credentials,
-)
-from bot.channels.store import shared_store
+from bot.channels.pipeline import Pipeline
+from bot.channels.rasa_common import DeliveryOutput, PlatformInput, accepted, rasa_dispatch
+from bot.channels.store import ChannelStore
 from bot.channels.telegram_api import TelegramDelivery, payload_for_callback
-from bot.pseudonyms import key_for, pseudonym
+from bot.pseudonyms import pseudonym
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -152,60 +143,34 @@ class TelegramOutput(DeliveryOutput):
     channel_name = CHANNEL
 
 
-class TelegramInput(InputChannel):
+class TelegramInput(PlatformInput):
     """Telegram webhook with secret-token check, dedupe and ordered processing."""
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(settings_from_credentials(credentials, CREDENTIAL_FIELDS))
+    channel = CHANNEL
+    credential_fields = CREDENTIAL_FIELDS
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.pipeline: Pipeline | None = None
-        self.output: TelegramOutput | None = None
+        super().__init__(settings)
         self.delivery: TelegramDelivery | None = None
-        self.key = ""
-        self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
-        self._last_setup = 0.0
 
     @property
     def configured(self) -> bool:
         """True when the bot token and the webhook secret are both set."""
         return bool(self.settings.telegram_bot_token and self.settings.telegram_webhook_secret)
 
-    async def _retry_setup(self) -> None:
-        """Start again after a failed start (configured, but e.g. the database was down)."""
-        if self.pipeline is not None or self._on_new_message is None or not self.configured:
-            return
-        if time.monotonic() - self._last_setup < SETUP_RETRY_S:
-            return
-        await asyncio.to_thread(self._setup, self._on_new_message)
-
-    def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        self._on_new_message = on_new_message
-        self._last_setup = time.monotonic()
-        if not self.configured:
-            if self.settings.telegram_bot_token:
-                log.error(
-                    "TELEGRAM_WEBHOOK_SECRET is empty: the Telegram webhook answers 503 "
-                    "until it is set (unauthenticated updates are never accepted)"
-                )
-            else:
-                log.warning("Telegram channel not configured: its webhook answers 503")
-            return
-        try:
-            store = shared_store(self.settings.effective_database_url)
-            self.key = key_for(
-                self.settings.pseudonym_key, self.settings.var_dir, self.settings.profile
+    def not_configured(self) -> None:
+        if self.settings.telegram_bot_token:
+            log.error(
+                "TELEGRAM_WEBHOOK_SECRET is empty: the Telegram webhook answers 503 "
+                "until it is set (unauthenticated updates are never accepted)"
             )
-            delivery = build_delivery(CHANNEL, self.settings, store)
-        except Exception:  # noqa: BLE001 (the server still starts; the webhook says 503)
-            log.exception("Telegram channel could not start: its webhook answers 503")
-            return
+        else:
+            log.warning("Telegram channel not configured: its webhook answers 503")
+
+    def start_pipeline(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], store: ChannelStore
+    ) -> None:
+        delivery = build_delivery(CHANNEL, self.settings, store)
         assert isinstance(delivery, TelegramDelivery)
         self.delivery = delivery
         register(CHANNEL, delivery, self.settings)
@@ -216,35 +181,23 @@ class TelegramInput(InputChannel):
             delivery,
             rasa_dispatch(on_new_message, self.output, CHANNEL),
             default_interceptors(self.settings, store.engine),
-            order=turn_order_for(self.settings.profile, self.settings.redis_url),
             reply_mapper=_callback_mapper,
             acknowledge=self._answer_callback,
+            order=self.turn_order(),
         )
 
     async def _answer_callback(self, message: IncomingMessage) -> None:
         if self.delivery is not None and message.callback_id:
             await self.delivery.sender.answer_callback(message.callback_id)
 
-    def get_output_channel(self) -> TelegramOutput | None:
-        return self.output
-
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        self._setup(on_new_message)
-        bp = Blueprint("telegram_webhook", __name__)
-        drain_on_stop(bp, lambda: self.pipeline)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_request: Request) -> HTTPResponse:
-            """Whether the channel is configured (no secret shown)."""
-            return response.json({"status": "ok", "configured": self.pipeline is not None})
+        bp = self.start_blueprint("telegram_webhook", on_new_message)
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             """Check the secret token, record the update, queue it, answer at once."""
-            await self._retry_setup()
-            pipeline, delivery = self.pipeline, self.delivery
+            pipeline, delivery = await self.ready_pipeline(), self.delivery
             if pipeline is None or delivery is None:
-                log.warning("Telegram webhook called but the channel is not configured")
                 return response.text("not configured", status=HTTPStatus.SERVICE_UNAVAILABLE)
             given = request.headers.get(SECRET_HEADER, "")
             expected = self.settings.telegram_webhook_secret
@@ -277,11 +230,6 @@ class TelegramInput(InputChannel):
                 log.info("Telegram update %s: %s, nothing to answer", data["update_id"],
                          _describe_unanswered(update) if update else "empty")  # fmt: skip
                 return response.json({"ok": True})
-            outcome = await pipeline.accept(message)
-            if outcome == BUSY:
-                return response.text(
-                    "busy", status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
-                )
-            return response.json({"ok": True})
+            return accepted(await pipeline.accept(message), response.json({"ok": True}))
 
         return bp

@@ -8,16 +8,14 @@ again. The webhook answers at once; replies go out through Twilio's API.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -26,18 +24,11 @@ from twilio.request_validator import RequestValidator
 from bot.channels import base
 from bot.channels.base import IncomingMessage, clean_text, truncate_input, typed_text
 from bot.channels.interceptors import default_interceptors
-from bot.channels.order import turn_order_for
 from bot.channels.outbound import build_delivery, register
-from bot.channels.pipeline import BUSY, Pipeline
-from bot.channels.rasa_common import (
-    SETUP_RETRY_S,
-    DeliveryOutput,
-    drain_on_stop,
-    rasa_dispatch,
-    settings_from_credentials,
-)
-from bot.channels.store import shared_store
-from bot.pseudonyms import key_for, pseudonym
+from bot.channels.pipeline import Pipeline
+from bot.channels.rasa_common import DeliveryOutput, PlatformInput, accepted, rasa_dispatch
+from bot.channels.store import ChannelStore
+from bot.pseudonyms import pseudonym
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,24 +117,14 @@ class WhatsAppOutput(DeliveryOutput):
     channel_name = CHANNEL
 
 
-class WhatsAppInput(InputChannel):
+class WhatsAppInput(PlatformInput):
     """Twilio WhatsApp webhook with signature check, dedupe and ordered processing."""
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(settings_from_credentials(credentials, CREDENTIAL_FIELDS))
+    channel = CHANNEL
+    credential_fields = CREDENTIAL_FIELDS
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.pipeline: Pipeline | None = None
-        self.output: WhatsAppOutput | None = None
-        self.key = ""
-        self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
-        self._last_setup = 0.0
+        super().__init__(settings)
         self.validator = RequestValidator(settings.twilio_auth_token)
 
     @property
@@ -152,29 +133,13 @@ class WhatsAppInput(InputChannel):
         s = self.settings
         return bool(s.has_whatsapp and s.twilio_whatsapp_number)
 
-    async def _retry_setup(self) -> None:
-        """Start again after a failed start (configured, but e.g. the database was down)."""
-        if self.pipeline is not None or self._on_new_message is None or not self.configured:
-            return
-        if time.monotonic() - self._last_setup < SETUP_RETRY_S:
-            return
-        await asyncio.to_thread(self._setup, self._on_new_message)
+    def not_configured(self) -> None:
+        log.warning("WhatsApp channel not configured (TWILIO_*): its webhook answers 503")
 
-    def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        self._on_new_message = on_new_message
-        self._last_setup = time.monotonic()
-        if not self.configured:
-            log.warning("WhatsApp channel not configured (TWILIO_*): its webhook answers 503")
-            return
-        try:
-            store = shared_store(self.settings.effective_database_url)
-            self.key = key_for(
-                self.settings.pseudonym_key, self.settings.var_dir, self.settings.profile
-            )
-            delivery = build_delivery(CHANNEL, self.settings, store)
-        except Exception:  # noqa: BLE001 (the server still starts; the webhook says 503)
-            log.exception("WhatsApp channel could not start: its webhook answers 503")
-            return
+    def start_pipeline(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], store: ChannelStore
+    ) -> None:
+        delivery = build_delivery(CHANNEL, self.settings, store)
         assert delivery is not None
         register(CHANNEL, delivery, self.settings)
         self.output = WhatsAppOutput(delivery)
@@ -184,16 +149,13 @@ class WhatsAppInput(InputChannel):
             delivery,
             rasa_dispatch(on_new_message, self.output, CHANNEL),
             default_interceptors(self.settings, store.engine),
-            order=turn_order_for(self.settings.profile, self.settings.redis_url),
+            order=self.turn_order(),
         )
         if not self.settings.public_base_url:
             log.warning(
                 "PUBLIC_BASE_URL is empty: Twilio signatures are checked against the request "
                 "URL, which fails behind a TLS-terminating proxy"
             )
-
-    def get_output_channel(self) -> WhatsAppOutput | None:
-        return self.output
 
     def public_url(self, request: Request) -> str:
         """The URL Twilio called (and signed), as the public sees it."""
@@ -203,22 +165,13 @@ class WhatsAppInput(InputChannel):
         return f"{url}?{request.query_string}" if request.query_string else url
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        self._setup(on_new_message)
-        bp = Blueprint("whatsapp_webhook", __name__)
-        drain_on_stop(bp, lambda: self.pipeline)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_request: Request) -> HTTPResponse:
-            """Whether the channel is configured (no secret shown)."""
-            return response.json({"status": "ok", "configured": self.pipeline is not None})
+        bp = self.start_blueprint("whatsapp_webhook", on_new_message)
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             """Check the signature, record the message, queue it, answer at once."""
-            await self._retry_setup()
-            pipeline = self.pipeline
+            pipeline = await self.ready_pipeline()
             if pipeline is None:
-                log.warning("WhatsApp webhook called but the channel is not configured")
                 return response.text("not configured", status=HTTPStatus.SERVICE_UNAVAILABLE)
             body = request.body or b""
             if len(body) > MAX_BODY_BYTES:
@@ -251,12 +204,8 @@ class WhatsAppInput(InputChannel):
                 return response.text(str(exc), status=HTTPStatus.BAD_REQUEST)
             if message is None:
                 return response.text(EMPTY_TWIML, content_type="text/xml")
-            outcome = await pipeline.accept(message)
-            if outcome == BUSY:
-                return response.text(
-                    "busy", status=HTTPStatus.SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
-                )
             # Empty TwiML: the replies go out through the API, not in this response.
-            return response.text(EMPTY_TWIML, content_type="text/xml")
+            ok = response.text(EMPTY_TWIML, content_type="text/xml")
+            return accepted(await pipeline.accept(message), ok)
 
         return bp

@@ -48,8 +48,8 @@ async def test_a_failed_start_is_retried_on_a_later_webhook(tmp_path: Path) -> N
         channel.blueprint(_nothing)
         assert channel.pipeline is None  # the database could not be opened
         channel.settings = replace(broken, database_url=f"sqlite:///{tmp_path / 'ok.db'}")
-        await channel._retry_setup()
+        await channel.ready_pipeline()
         assert channel.pipeline is None  # too soon: at most every few seconds
         channel._last_setup = 0.0
-        await channel._retry_setup()
+        await channel.ready_pipeline()
         assert channel.pipeline is not None
