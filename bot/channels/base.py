@@ -74,6 +74,9 @@ class IncomingMessage:
     # Whose numbering ``seq`` belongs to: the pseudonym and when its contact was created
     # (an erased and re-created contact, or a new database, numbers from 1 again).
     order_key: str = ""
+    # The person's message before this one reached the service long ago (or there was
+    # none): it is answered, this one need not wait for the order record.
+    fresh: bool = False
 
     def rasa_text(self) -> str:
         """What Rasa receives: the text, or an intent payload for media and locations."""

@@ -11,12 +11,13 @@ answered (or was refused, or waited too long). What is answered is shared here:
   replicas never see half a change.
 
 Per person the state is: ``served`` (every number up to it is answered), the numbers
-answered out of order (``finished``) and the numbers waiting (``pending``). A missing
-state (a person's first message, state expired after ``STATE_TTL_S`` of silence, Redis
-restarted) is rebuilt from the waiting numbers: the lowest waiting number goes first,
-once it has waited ``grace`` seconds for a lower one (the first message ever goes at once).
-A number never answered (its replica died) is skipped after the caller's own timeout
-(:meth:`skip_to`). No Rasa import.
+answered out of order (``finished``) and the numbers waiting (``pending``). When there is
+no state (a person's first message, state expired after ``STATE_TTL_S`` of silence, Redis
+restarted), a message that comes *after a pause* (``fresh``: the first ever, or the one
+before reached the service long ago, so it is answered) goes at once and starts the
+state; otherwise the lowest waiting number goes, once it has waited ``grace`` seconds for
+a lower one to show up (its replica may be slow to ask). A number never answered (its
+replica died) is skipped after the caller's own timeout (:meth:`skip_to`). No Rasa import.
 """
 
 from __future__ import annotations
@@ -31,13 +32,19 @@ log = logging.getLogger(__name__)
 # Order state of a silent person is forgotten after this long (Redis key expiry).
 STATE_TTL_S = 7 * 24 * 3600
 KEY_PREFIX = "prim:order:"
+# Without state, how long a message waits for a lower number to show up. A replica under
+# load may take a second or more between recording a message and asking for its turn.
+GRACE_S = 2.0
+# A message is "fresh" when the one before reached the service this long before it.
+PAUSE_S = 60.0
 
 
 class TurnOrder(Protocol):
     """Shared record of which of a person's messages are answered."""
 
-    async def is_turn(self, sender: str, seq: int, waited: float) -> bool:
-        """Whether message ``seq`` may go now (registers it as waiting otherwise)."""
+    async def is_turn(self, sender: str, seq: int, waited: float, fresh: bool = False) -> bool:
+        """Whether message ``seq`` may go now (registers it as waiting otherwise);
+        ``fresh``: the person's earlier messages are surely answered (see above)."""
         ...
 
     async def done(self, sender: str, seq: int) -> None:
@@ -62,7 +69,7 @@ class _State:
 class MemoryTurnOrder:
     """The order state in this process (one replica); forgotten after ``ttl`` of silence."""
 
-    grace: float = 0.3
+    grace: float = GRACE_S
     ttl: float = STATE_TTL_S
     max_people: int = 100_000
     _people: dict[str, _State] = field(default_factory=dict)
@@ -82,11 +89,11 @@ class MemoryTurnOrder:
         for sender, _state in oldest[: max(1, len(oldest) // 10)]:
             del self._people[sender]
 
-    async def is_turn(self, sender: str, seq: int, waited: float) -> bool:
+    async def is_turn(self, sender: str, seq: int, waited: float, fresh: bool = False) -> bool:
         state = self._state(sender)
         if state.served is None:
             state.pending.add(seq)
-            if seq > 1 and (min(state.pending) != seq or waited < self.grace):
+            if not (fresh or seq == 1) and (min(state.pending) != seq or waited < self.grace):
                 return False
             state.served = seq - 1
         if state.served >= seq - 1:
@@ -122,16 +129,17 @@ def _advance(state: _State) -> None:
 
 
 # --- several replicas ------------------------------------------------------------------------
-# KEYS: served (string), finished (zset), pending (zset). ARGV: seq, ttl ms, grace elapsed.
+# KEYS: served (string), finished (zset), pending (zset).
+# ARGV: seq, ttl ms, "fresh" / "ready" (waited the grace) / "wait".
 _IS_TURN = """
 local seq = tonumber(ARGV[1])
 local served = redis.call('GET', KEYS[1])
 if not served then
   redis.call('ZADD', KEYS[3], seq, seq)
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
-  if seq > 1 then
+  if seq > 1 and ARGV[3] ~= 'fresh' then
     local lowest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
-    if tonumber(lowest) ~= seq or ARGV[3] ~= '1' then return 0 end
+    if tonumber(lowest) ~= seq or ARGV[3] ~= 'ready' then return 0 end
   end
   served = seq - 1
   redis.call('SET', KEYS[1], served, 'PX', ARGV[2])
@@ -193,7 +201,7 @@ class RedisTurnOrder:
     def __init__(
         self,
         redis_url: str,
-        grace: float = 0.3,
+        grace: float = GRACE_S,
         ttl: float = STATE_TTL_S,
         timeout: float = 2.0,
         client: Any | None = None,
@@ -218,9 +226,9 @@ class RedisTurnOrder:
         base = KEY_PREFIX + sender
         return [base, base + ":finished", base + ":pending"]
 
-    async def is_turn(self, sender: str, seq: int, waited: float) -> bool:
-        ready = "1" if waited >= self.grace else "0"
-        return bool(await self._is_turn(keys=self.keys(sender), args=[seq, self.ttl_ms, ready]))
+    async def is_turn(self, sender: str, seq: int, waited: float, fresh: bool = False) -> bool:
+        how = "fresh" if fresh else "ready" if waited >= self.grace else "wait"
+        return bool(await self._is_turn(keys=self.keys(sender), args=[seq, self.ttl_ms, how]))
 
     async def done(self, sender: str, seq: int) -> None:
         await self._done(keys=self.keys(sender), args=[seq, self.ttl_ms])

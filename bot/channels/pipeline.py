@@ -23,7 +23,7 @@ from bot.channels.base import (
     payload_for_reply,
 )
 from bot.channels.interceptors import Interceptor
-from bot.channels.order import MemoryTurnOrder, TurnOrder
+from bot.channels.order import PAUSE_S, MemoryTurnOrder, TurnOrder
 from bot.channels.queue import PersonQueues
 from bot.channels.store import ChannelStore
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # Platforms stop retrying within a day; ids older than this are pruned now and then.
 DEDUPE_KEEP = timedelta(days=7)
 PRUNE_EVERY = 1000
+ORDER_PAUSE = timedelta(seconds=PAUSE_S)
 
 DUPLICATE = "duplicate"
 QUEUED = "queued"
@@ -105,6 +106,8 @@ class Pipeline:
         if contact is not None and contact.inbound_seq:
             message.seq = contact.inbound_seq
             message.order_key = f"{contact.pseudonym}@{contact.created_at.timestamp() * 1e6:.0f}"
+            previous = contact.previous_inbound_at
+            message.fresh = previous is None or message.received_at - previous > ORDER_PAUSE
         if self._accepted % PRUNE_EVERY == 0:
             await self._prune(message)
         if message.kind in (TEXT, CALLBACK):

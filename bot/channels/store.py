@@ -59,6 +59,8 @@ contacts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # Number of the person's last new message (the order they reached the service).
     Column("inbound_seq", Integer, nullable=False, server_default="0"),
+    # When the message before the last one arrived (None: the last one was the first).
+    Column("previous_inbound_at", DateTime(timezone=True), nullable=True),
 )
 
 # WhatsApp allows free-form messages only within 24 hours of the person's last message.
@@ -84,6 +86,7 @@ class Contact:
     last_buttons: tuple[str, ...]
     created_at: datetime
     inbound_seq: int = 0
+    previous_inbound_at: datetime | None = None
 
     def within_whatsapp_window(self, now: datetime) -> bool:
         """True when free text may be sent (the person wrote in the last 24 hours)."""
@@ -252,6 +255,7 @@ def _contact_from_row(row: Any) -> Contact:
         last_buttons=buttons,
         created_at=_aware(row.created_at),  # type: ignore[arg-type]
         inbound_seq=int(row.inbound_seq or 0),
+        previous_inbound_at=_aware(row.previous_inbound_at),
     )
 
 
@@ -265,14 +269,14 @@ def _upsert_contact(
     count: bool = False,
 ) -> None:
     """Create or refresh a contact inside the caller's transaction; ``count``: number a
-    new message (``inbound_seq`` + 1)."""
+    new message (``inbound_seq`` + 1, and keep the time of the one before)."""
     values: dict[str, Any] = {"channel": channel, "address": address, "last_inbound_at": at}
     if first_name:
         values["first_name"] = first_name[:128]
     update_it = (
         update(contacts)
         .where(contacts.c.pseudonym == pseudonym)
-        .values(**values, **({"inbound_seq": contacts.c.inbound_seq + 1} if count else {}))
+        .values(**values, **(_counted() if count else {}))
     )
     if conn.execute(update_it).rowcount:
         return
@@ -286,6 +290,14 @@ def _upsert_contact(
     except IntegrityError:
         # Created meanwhile by a concurrent webhook of the same person: update it instead.
         conn.execute(update_it)
+
+
+def _counted() -> dict[str, Any]:
+    # SET expressions read the row as it was: the previous arrival moves to its column.
+    return {
+        "inbound_seq": contacts.c.inbound_seq + 1,
+        "previous_inbound_at": contacts.c.last_inbound_at,
+    }
 
 
 _stores: dict[str, ChannelStore] = {}

@@ -70,6 +70,15 @@ async def test_unknown_state_lowest_waiting_number_goes_after_the_grace(order: T
     assert await order.is_turn(who, 6, waited=0)
 
 
+async def test_after_a_pause_a_message_goes_at_once_without_state(order: TurnOrder) -> None:
+    # A person back after a week (state expired): the message before is long answered.
+    who = _who()
+    assert await order.is_turn(who, 7, waited=0, fresh=True)
+    assert not await order.is_turn(who, 8, waited=0)  # sent right after 7: waits for it
+    await order.done(who, 7)
+    assert await order.is_turn(who, 8, waited=0)
+
+
 async def test_skip_to_gives_up_on_a_lost_message(order: TurnOrder) -> None:
     who = _who()
     assert await order.is_turn(who, 1, waited=0)

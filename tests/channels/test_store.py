@@ -123,7 +123,9 @@ def _check_accept_inbound(store: ChannelStore) -> None:
     assert new and contact is not None and contact.inbound_seq == 1
     # A retry is not numbered; the next new message is number 2.
     assert _accept(store, "SMa1") == (False, None)
-    assert _accept(store, "SMa1-next")[1].inbound_seq == 2  # type: ignore[union-attr]
+    second = _accept(store, "SMa1-next")[1]
+    assert second is not None and second.inbound_seq == 2
+    assert second.previous_inbound_at == contact.last_inbound_at  # the one before it
     assert (contact.address, contact.first_name, contact.last_buttons) == ("+2126", "Awa", ())
     store.set_last_buttons("wa-a", ["/affirm"])
     assert _accept(store, "SMa1") == (False, None)  # a retry: nothing recorded again

@@ -3,6 +3,8 @@
 ``contacts.inbound_seq`` is incremented in the transaction that records a new webhook
 (bot/channels/store.py ``accept_inbound``); the channels hand message *n* to the dialogue
 only after *n-1* is answered, whichever replica took it (bot/channels/order.py).
+``contacts.previous_inbound_at`` keeps the time of the message before: after a pause, the
+earlier messages are surely answered and the order record need not be waited for.
 
 Revision ID: 0006_inbound_seq
 Revises: 0005_channel_names
@@ -21,8 +23,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(sa.Column("inbound_seq", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("previous_inbound_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
+        batch.drop_column("previous_inbound_at")
         batch.drop_column("inbound_seq")
