@@ -75,6 +75,8 @@ class Pipeline:
     # Redis when several replicas share the webhooks; None: arrival order only.
     order: TurnOrder | None = field(default_factory=MemoryTurnOrder)
     _queues: PersonQueues | None = None
+    # Per person: a lock and how many webhooks hold or wait for it.
+    _accepting: dict[str, list] = field(default_factory=dict)
     _accepted: int = 0
 
     @property
@@ -87,7 +89,25 @@ class Pipeline:
         return self._queues
 
     async def accept(self, message: IncomingMessage) -> str:
-        """Record and queue ``message``: DUPLICATE, QUEUED or BUSY (refused, not recorded)."""
+        """Record and queue ``message``: DUPLICATE, QUEUED or BUSY (refused, not recorded).
+
+        One person's webhooks on this replica are recorded one at a time, in the order they
+        reached the handler: the database numbers them in that order (two worker threads
+        racing for the contact's row could swap two messages sent a few ms apart).
+        """
+        entry = self._accepting.get(message.sender)
+        if entry is None:
+            entry = self._accepting[message.sender] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                return await self._accept(message)
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._accepting[message.sender]
+
+    async def _accept(self, message: IncomingMessage) -> str:
         # One thread hop and one transaction (dedupe id + contact): each hop waits for the
         # event loop, which is busy with other people's turns under load.
         new, contact = await asyncio.to_thread(

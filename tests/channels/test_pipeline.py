@@ -161,3 +161,33 @@ async def test_old_webhook_ids_are_pruned_now_and_then(store: ChannelStore, monk
     assert not store.is_processed("whatsapp", "SMold")
     assert store.is_processed("whatsapp", "SMn1")
     await _settle(pipeline)
+
+
+async def test_one_persons_webhooks_are_numbered_in_the_order_they_reached_the_handler(
+    store: ChannelStore,
+) -> None:
+    import time
+
+    class SlowFirst(ChannelStore):
+        """The database takes longer for the first message (a worker thread was late)."""
+
+        def accept_inbound(self, channel, external_id, *args):  # type: ignore[no-untyped-def]
+            if external_id == "SMslow":
+                time.sleep(0.2)
+            return super().accept_inbound(channel, external_id, *args)
+
+    seen: list[tuple[str, int | None]] = []
+
+    async def dispatch(message: IncomingMessage) -> None:
+        seen.append((message.text, message.seq))
+
+    pipeline = Pipeline("whatsapp", SlowFirst(store.engine), Recorder(), dispatch)
+    first = asyncio.create_task(pipeline.accept(_msg("un", "SMslow")))
+    await asyncio.sleep(0.01)  # the second webhook comes 10 ms later
+    assert await asyncio.gather(first, pipeline.accept(_msg("deux", "SMfast"))) == [
+        QUEUED,
+        QUEUED,
+    ]
+    await _settle(pipeline)
+    assert seen == [("un", 1), ("deux", 2)]
+    assert pipeline._accepting == {}  # nothing kept per person once recorded
