@@ -10,14 +10,15 @@ answered (or was refused, or waited too long). What is answered is shared here:
 - :class:`RedisTurnOrder`: in Redis (several replicas), each step one Lua script, so two
   replicas never see half a change.
 
-Per person the state is: ``served`` (every number up to it is answered), the numbers
-answered out of order (``finished``) and the numbers waiting (``pending``). When there is
-no state (a person's first message, state expired after ``STATE_TTL_S`` of silence, Redis
-restarted), a message that comes *after a pause* (``fresh``: the first ever, or the one
-before reached the service long ago, so it is answered) goes at once and starts the
-state; otherwise the lowest waiting number goes, once it has waited ``grace`` seconds for
-a lower one to show up (its replica may be slow to ask). A number never answered (its
-replica died) is skipped after the caller's own timeout (:meth:`skip_to`). No Rasa import.
+Per person the state is ``served`` (every number up to it is answered) and the numbers
+answered out of order (``finished``). When there is no state yet (a person's first
+message, state expired after ``STATE_TTL_S`` of silence, Redis restarted), a message goes
+at once and starts the state if it comes *after a pause* (``fresh``: the first ever, or
+the one before reached the service more than ``PAUSE_S`` earlier, so it is answered) or
+if its predecessor is recorded as answered; otherwise it waits for its predecessor, which
+reached the service moments before and will ask for its turn (however late its busy
+replica gets to it). A number never answered (its replica died, or the state was lost
+with Redis) is skipped after the caller's own timeout (:meth:`skip_to`). No Rasa import.
 """
 
 from __future__ import annotations
@@ -32,9 +33,6 @@ log = logging.getLogger(__name__)
 # Order state of a silent person is forgotten after this long (Redis key expiry).
 STATE_TTL_S = 7 * 24 * 3600
 KEY_PREFIX = "prim:order:"
-# Without state, how long a message waits for a lower number to show up. A replica under
-# load may take a second or more between recording a message and asking for its turn.
-GRACE_S = 2.0
 # A message is "fresh" when the one before reached the service this long before it.
 PAUSE_S = 60.0
 
@@ -42,9 +40,9 @@ PAUSE_S = 60.0
 class TurnOrder(Protocol):
     """Shared record of which of a person's messages are answered."""
 
-    async def is_turn(self, sender: str, seq: int, waited: float, fresh: bool = False) -> bool:
-        """Whether message ``seq`` may go now (registers it as waiting otherwise);
-        ``fresh``: the person's earlier messages are surely answered (see above)."""
+    async def is_turn(self, sender: str, seq: int, fresh: bool = False) -> bool:
+        """Whether message ``seq`` may go now; ``fresh``: the person's earlier messages
+        are surely answered (see above)."""
         ...
 
     async def done(self, sender: str, seq: int) -> None:
@@ -61,7 +59,6 @@ class TurnOrder(Protocol):
 class _State:
     served: int | None = None
     finished: set[int] = field(default_factory=set)
-    pending: set[int] = field(default_factory=set)
     touched: float = 0.0
 
 
@@ -69,7 +66,6 @@ class _State:
 class MemoryTurnOrder:
     """The order state in this process (one replica); forgotten after ``ttl`` of silence."""
 
-    grace: float = GRACE_S
     ttl: float = STATE_TTL_S
     max_people: int = 100_000
     _people: dict[str, _State] = field(default_factory=dict)
@@ -89,28 +85,24 @@ class MemoryTurnOrder:
         for sender, _state in oldest[: max(1, len(oldest) // 10)]:
             del self._people[sender]
 
-    async def is_turn(self, sender: str, seq: int, waited: float, fresh: bool = False) -> bool:
+    async def is_turn(self, sender: str, seq: int, fresh: bool = False) -> bool:
         state = self._state(sender)
         if state.served is None:
-            state.pending.add(seq)
-            if not (fresh or seq == 1) and (min(state.pending) != seq or waited < self.grace):
+            if not (fresh or seq == 1 or seq - 1 in state.finished):
                 return False
             state.served = seq - 1
-        if state.served >= seq - 1:
-            state.pending.discard(seq)
-            return True
-        state.pending.add(seq)
-        return False
+            _advance(state)
+        return state.served >= seq - 1
 
     async def done(self, sender: str, seq: int) -> None:
         state = self._state(sender)
-        state.pending.discard(seq)
-        if state.served is None or seq <= state.served:
-            if state.served is None and seq == 1:
-                state.served = 1
+        if state.served is not None and seq <= state.served:
             return
         state.finished.add(seq)
-        _advance(state)
+        if state.served is None and seq == 1:
+            state.served = 0
+        if state.served is not None:
+            _advance(state)
 
     async def skip_to(self, sender: str, seq: int) -> None:
         state = self._state(sender)
@@ -123,37 +115,12 @@ def _advance(state: _State) -> None:
     assert state.served is not None
     while state.served + 1 in state.finished:
         state.served += 1
-        state.finished.discard(state.served)
     state.finished = {n for n in state.finished if n > state.served}
-    state.pending = {n for n in state.pending if n > state.served}
 
 
 # --- several replicas ------------------------------------------------------------------------
-# KEYS: served (string), finished (zset), pending (zset).
-# ARGV: seq, ttl ms, "fresh" / "ready" (waited the grace) / "wait".
-_IS_TURN = """
-local seq = tonumber(ARGV[1])
-local served = redis.call('GET', KEYS[1])
-if not served then
-  redis.call('ZADD', KEYS[3], seq, seq)
-  redis.call('PEXPIRE', KEYS[3], ARGV[2])
-  if seq > 1 and ARGV[3] ~= 'fresh' then
-    local lowest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
-    if tonumber(lowest) ~= seq or ARGV[3] ~= 'ready' then return 0 end
-  end
-  served = seq - 1
-  redis.call('SET', KEYS[1], served, 'PX', ARGV[2])
-end
-if tonumber(served) >= seq - 1 then
-  redis.call('ZREM', KEYS[3], seq)
-  return 1
-end
-redis.call('ZADD', KEYS[3], seq, seq)
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-return 0
-"""
-
-# Shared by done and skip_to: move `served` over the answered numbers that follow it.
+# KEYS: served (string), finished (zset). ARGV: seq, ttl ms, and for is_turn "fresh" or "".
+# Shared by the three scripts: move `served` over the answered numbers that follow it.
 _ADVANCE = """
 local function advance(served)
   while redis.call('ZSCORE', KEYS[2], served + 1) do
@@ -161,26 +128,40 @@ local function advance(served)
   end
   redis.call('SET', KEYS[1], served, 'PX', ARGV[2])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', served)
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', served)
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
   return served
 end
 """
 
+_IS_TURN = (
+    _ADVANCE
+    + """
+local seq = tonumber(ARGV[1])
+local served = redis.call('GET', KEYS[1])
+if not served then
+  if ARGV[3] ~= 'fresh' and seq > 1 and not redis.call('ZSCORE', KEYS[2], seq - 1) then
+    return 0
+  end
+  served = advance(seq - 1)
+end
+if tonumber(served) >= seq - 1 then return 1 end
+return 0
+"""
+)
+
 _DONE = (
     _ADVANCE
     + """
 local seq = tonumber(ARGV[1])
-redis.call('ZREM', KEYS[3], seq)
 local served = redis.call('GET', KEYS[1])
-if not served then
-  if seq == 1 then advance(1) end
-  return 0
-end
-served = tonumber(served)
-if seq <= served then return served end
+if served and seq <= tonumber(served) then return served end
 redis.call('ZADD', KEYS[2], seq, seq)
-return advance(served)
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+if not served then
+  if seq ~= 1 then return -1 end
+  served = 0
+end
+return advance(tonumber(served))
 """
 )
 
@@ -201,7 +182,6 @@ class RedisTurnOrder:
     def __init__(
         self,
         redis_url: str,
-        grace: float = GRACE_S,
         ttl: float = STATE_TTL_S,
         timeout: float = 2.0,
         client: Any | None = None,
@@ -214,7 +194,6 @@ class RedisTurnOrder:
                 redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
             )
         self.red = client
-        self.grace = grace
         self.ttl_ms = int(ttl * 1000)
         self._is_turn = self.red.register_script(_IS_TURN)
         self._done = self.red.register_script(_DONE)
@@ -222,12 +201,12 @@ class RedisTurnOrder:
 
     @staticmethod
     def keys(sender: str) -> list[str]:
-        """The three keys of a person's order state."""
+        """The two keys of a person's order state."""
         base = KEY_PREFIX + sender
-        return [base, base + ":finished", base + ":pending"]
+        return [base, base + ":finished"]
 
-    async def is_turn(self, sender: str, seq: int, waited: float, fresh: bool = False) -> bool:
-        how = "fresh" if fresh else "ready" if waited >= self.grace else "wait"
+    async def is_turn(self, sender: str, seq: int, fresh: bool = False) -> bool:
+        how = "fresh" if fresh else ""
         return bool(await self._is_turn(keys=self.keys(sender), args=[seq, self.ttl_ms, how]))
 
     async def done(self, sender: str, seq: int) -> None:

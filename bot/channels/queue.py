@@ -143,7 +143,7 @@ class PersonQueues:
         while True:
             waited = time.monotonic() - started
             try:
-                if await self.order.is_turn(_key(message), message.seq, waited, message.fresh):
+                if await self.order.is_turn(_key(message), message.seq, message.fresh):
                     return message
             except Exception:  # noqa: BLE001 (order is best effort: never lose the message)
                 log.exception("turn order unavailable; %s goes without waiting", message.sender)

@@ -18,17 +18,15 @@ from bot.channels.base import IncomingMessage
 from bot.channels.order import MemoryTurnOrder, RedisTurnOrder, TurnOrder, turn_order_for
 from bot.channels.queue import PersonQueues
 
-GRACE = 0.2
-
 
 @pytest.fixture(params=["memory", "redis"])
 async def order(request: pytest.FixtureRequest) -> AsyncIterator[TurnOrder]:
-    """Each backend, with a short grace."""
+    """Each backend."""
     if request.param == "memory":
-        yield MemoryTurnOrder(grace=GRACE)
+        yield MemoryTurnOrder()
         return
     url = request.getfixturevalue("redis_url")
-    redis_order = RedisTurnOrder(url, grace=GRACE)
+    redis_order = RedisTurnOrder(url)
     yield redis_order
     await redis_order.close()
 
@@ -39,67 +37,85 @@ def _who() -> str:
 
 async def test_first_message_goes_at_once_and_the_next_waits_for_it(order: TurnOrder) -> None:
     who = _who()
-    assert await order.is_turn(who, 1, waited=0)
-    assert not await order.is_turn(who, 2, waited=0)
-    assert not await order.is_turn(who, 2, waited=5)  # waiting longer changes nothing
+    assert await order.is_turn(who, 1)
+    assert not await order.is_turn(who, 2)
+    assert not await order.is_turn(who, 2)  # waiting longer changes nothing
     await order.done(who, 1)
-    assert await order.is_turn(who, 2, waited=0)
+    assert await order.is_turn(who, 2)
 
 
 async def test_answers_out_of_order_move_the_turn_only_when_the_gap_closes(
     order: TurnOrder,
 ) -> None:
     who = _who()
-    assert await order.is_turn(who, 1, waited=0)
+    assert await order.is_turn(who, 1)
     await order.done(who, 1)
     await order.done(who, 3)  # refused (queue full): its successors need not wait for it
-    assert not await order.is_turn(who, 4, waited=0)  # 2 is still being answered
+    assert not await order.is_turn(who, 4)  # 2 is still being answered
     await order.done(who, 2)
-    assert await order.is_turn(who, 4, waited=0)
+    assert await order.is_turn(who, 4)
 
 
-async def test_unknown_state_lowest_waiting_number_goes_after_the_grace(order: TurnOrder) -> None:
-    # State lost (Redis restarted, person silent for a week): numbers 5 and 6 arrive, 6 first.
+async def test_without_state_a_message_waits_for_its_predecessor_however_late(
+    order: TurnOrder,
+) -> None:
+    # A new person's 2 asks before 1 does (1's replica is busy): 2 waits, even long.
     who = _who()
-    assert not await order.is_turn(who, 6, waited=0)
-    assert not await order.is_turn(who, 5, waited=0)  # 4 may still come: wait the grace
-    assert not await order.is_turn(who, 6, waited=GRACE)  # 5 is waiting: not the lowest
-    assert await order.is_turn(who, 5, waited=GRACE)
-    assert not await order.is_turn(who, 6, waited=GRACE)
+    assert not await order.is_turn(who, 2)
+    await asyncio.sleep(0.3)
+    assert not await order.is_turn(who, 2)
+    assert await order.is_turn(who, 1, fresh=True)
+    assert not await order.is_turn(who, 2)
+    await order.done(who, 1)
+    assert await order.is_turn(who, 2)
+
+
+async def test_without_state_an_answered_predecessor_lets_the_next_go(order: TurnOrder) -> None:
+    # 5 was refused (queue full) before anything else was recorded: 6 need not wait.
+    who = _who()
     await order.done(who, 5)
-    assert await order.is_turn(who, 6, waited=0)
+    assert await order.is_turn(who, 6)
+    assert not await order.is_turn(who, 7)
+
+
+async def test_state_lost_with_redis_the_wait_ends_with_skip_to(order: TurnOrder) -> None:
+    who = _who()
+    assert not await order.is_turn(who, 9)  # 8 was answered before the state was lost
+    await order.skip_to(who, 9)  # the queue does this after its wait (15 s)
+    assert await order.is_turn(who, 9)
+    assert not await order.is_turn(who, 10)
 
 
 async def test_after_a_pause_a_message_goes_at_once_without_state(order: TurnOrder) -> None:
     # A person back after a week (state expired): the message before is long answered.
     who = _who()
-    assert await order.is_turn(who, 7, waited=0, fresh=True)
-    assert not await order.is_turn(who, 8, waited=0)  # sent right after 7: waits for it
+    assert await order.is_turn(who, 7, fresh=True)
+    assert not await order.is_turn(who, 8)  # sent right after 7: waits for it
     await order.done(who, 7)
-    assert await order.is_turn(who, 8, waited=0)
+    assert await order.is_turn(who, 8)
 
 
 async def test_skip_to_gives_up_on_a_lost_message(order: TurnOrder) -> None:
     who = _who()
-    assert await order.is_turn(who, 1, waited=0)
+    assert await order.is_turn(who, 1)
     await order.done(who, 1)
-    assert not await order.is_turn(who, 3, waited=0)  # 2's replica died
+    assert not await order.is_turn(who, 3)  # 2's replica died
     await order.skip_to(who, 3)
-    assert await order.is_turn(who, 3, waited=0)
+    assert await order.is_turn(who, 3)
     await order.done(who, 2)  # 2 comes back late: harmless
-    assert not await order.is_turn(who, 4, waited=0)  # 3 is still going
+    assert not await order.is_turn(who, 4)  # 3 is still going
     await order.done(who, 3)
-    assert await order.is_turn(who, 4, waited=0)
+    assert await order.is_turn(who, 4)
 
 
 async def test_redis_state_expires(redis_url: str) -> None:
     order = RedisTurnOrder(redis_url, ttl=60)
     who = _who()
     try:
-        assert await order.is_turn(who, 1, waited=0)
+        assert await order.is_turn(who, 1)
         await order.done(who, 1)
-        assert not await order.is_turn(who, 3, waited=0)
-        for key in RedisTurnOrder.keys(who)[::2]:  # served and pending exist now
+        await order.done(who, 3)  # answered out of order (refused)
+        for key in RedisTurnOrder.keys(who):  # served and finished
             assert 0 < await order.red.pttl(key) <= 60_000
     finally:
         await order.close()
@@ -213,7 +229,7 @@ async def test_messages_left_at_shutdown_do_not_hold_the_other_replica(
     left = await stopping.drain(timeout=0.2)
     assert [m.seq for m in left] == [2]
     # 1 (cancelled) and 2 (left) count as done: the other replica's 3 goes at once.
-    assert await order.is_turn(who, 3, waited=0)
+    assert await order.is_turn(who, 3)
 
 
 async def test_without_numbers_messages_keep_their_arrival_order() -> None:
