@@ -43,6 +43,8 @@ processed_updates = Table(
     Column("channel", String(32), nullable=False),
     Column("external_id", String(128), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    # The sender's message number (contacts.inbound_seq) when it was recorded.
+    Column("seq", Integer, nullable=True),
     UniqueConstraint("channel", "external_id", name="uq_processed_updates_channel_external_id"),
 )
 
@@ -175,21 +177,26 @@ class ChannelStore:
         known = False
         try:
             with self.engine.begin() as conn:
-                try:
-                    conn.execute(
-                        insert(processed_updates).values(
-                            channel=channel, external_id=external_id[:128], received_at=received_at
-                        )
-                    )
-                except IntegrityError:
-                    known = True
-                    raise
+                # The contact first: its row stays locked until the commit, so the number
+                # is the person's arrival order; a retry rolls the whole transaction back.
                 _upsert_contact(
                     conn, pseudonym, channel, address, first_name, received_at, count=True
                 )
                 row = conn.execute(
                     select(contacts).where(contacts.c.pseudonym == pseudonym)
                 ).first()
+                try:
+                    conn.execute(
+                        insert(processed_updates).values(
+                            channel=channel,
+                            external_id=external_id[:128],
+                            received_at=received_at,
+                            seq=row.inbound_seq if row is not None else None,
+                        )
+                    )
+                except IntegrityError:
+                    known = True
+                    raise
         except IntegrityError:
             if known:
                 return False, None

@@ -6,9 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.channels.base import utcnow
-from bot.channels.store import ChannelStore
+from bot.channels.store import ChannelStore, processed_updates
 from bot.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,6 +127,10 @@ def _check_accept_inbound(store: ChannelStore) -> None:
     second = _accept(store, "SMa1-next")[1]
     assert second is not None and second.inbound_seq == 2
     assert second.previous_inbound_at == contact.last_inbound_at  # the one before it
+    with store.engine.connect() as conn:  # each webhook id keeps its number
+        table = processed_updates.c
+        numbers = {row.external_id: row.seq for row in conn.execute(select(table))}
+    assert (numbers["SMa1"], numbers["SMa1-next"]) == (1, 2)
     assert (contact.address, contact.first_name, contact.last_buttons) == ("+2126", "Awa", ())
     store.set_last_buttons("wa-a", ["/affirm"])
     assert _accept(store, "SMa1") == (False, None)  # a retry: nothing recorded again
