@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -111,6 +112,25 @@ async def test_whatsapp_unreachable_api_fails_within_the_timeout(store: ChannelS
     started = time.monotonic()
     assert not await WhatsAppDelivery(sender, store).deliver(OutgoingMessage("wa-t", "x"))
     assert time.monotonic() - started < 10
+
+
+async def test_whatsapp_api_that_never_answers_fails_within_the_timeout(
+    store: ChannelStore,
+) -> None:
+    import socket
+
+    # Accepts the connection and never answers: only the client's timeout ends the wait.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        port = server.getsockname()[1]
+        sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, "+1415", base_url=f"http://127.0.0.1:{port}",
+                              timeout=0.5, attempts=2, backoff=0.01)  # fmt: skip
+        store.record_inbound("wa-t", "whatsapp", NUMBER, None, utcnow())
+        delivery = WhatsAppDelivery(sender, store)
+        # Bounded here too: without the client's timeout the call would wait forever.
+        sent = await asyncio.wait_for(delivery.deliver(OutgoingMessage("wa-t", "x")), 10)
+        assert not sent
 
 
 async def test_whatsapp_outside_the_window_template_or_nothing(
