@@ -33,6 +33,7 @@ all processes included) and the CPU the replicas and the shared parts (PostgreSQ
 this process) used: the machine is shared, compare figures within one run only.
 
 Every run is bounded (timeouts everywhere, < 15 minutes). Results: bench/results/load.json.
+The replicas' logs are removed at the end unless ``BENCH_KEEP_TMP=1``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -497,8 +499,6 @@ class PhaseResult:
     people: int = 0
     retries_sent: int = 0
     errors: list[str] = field(default_factory=list)
-    last_answer: float = 0.0  # monotonic time of the last complete answer of the phase
-    wall_seconds: float = 0.0  # closed loop: from the start to the last complete answer
     # WhatsApp people: (number, replies expected) for the duplicate check at the end.
     reply_counts: list[tuple[str, int]] = field(default_factory=list)
     # Burst: how some reordered people's replies came (expected reply numbers, in order).
@@ -521,11 +521,6 @@ class PhaseResult:
             "messages": self.messages,
             "seconds": round(self.seconds, 2),
             "msg_per_s": round(self.messages / self.seconds, 2) if self.seconds else None,
-            # Closed loop: messages / (start -> last complete answer); ``msg_per_s``: / (start
-            # -> last person done). The duplicate check waits once, after both.
-            "msg_per_s_wall": (
-                round(self.messages / self.wall_seconds, 2) if self.wall_seconds else None
-            ),
             "p50_ms": pct(0.50),
             "p95_ms": pct(0.95),
             "p99_ms": pct(0.99),
@@ -682,7 +677,6 @@ class Bench:
             replies = self.fake.replies[number][base:want]
             result.first_latencies.append(replies[0][0] - sent)
             result.latencies.append(replies[-1][0] - sent)
-            result.last_answer = max(result.last_answer, replies[-1][0])
             if [b for _t, b in replies] != self.expected.bodies[lang][turn]:
                 result.wrong_text += 1
             done = want
@@ -709,7 +703,6 @@ class Bench:
                 continue
             took = time.monotonic() - sent
             result.latencies.append(took)
-            result.last_answer = max(result.last_answer, sent + took)
             result.first_latencies.append(took)
             if not answer:
                 result.lost += 1
@@ -760,7 +753,6 @@ class Bench:
         started = time.monotonic()
         await asyncio.gather(*(run(p) for p in range(people)))
         result.seconds = time.monotonic() - started
-        result.wall_seconds = max(0.0, result.last_answer - started)
         await self.count_duplicates(result)
         return result
 
@@ -910,7 +902,7 @@ def services_ready() -> str | None:
 def _order_cell(row: dict[str, Any]) -> str:
     # Bursts: people answered out of send order / whose messages arrived out of send order /
     # answered out of arrival order (the service's promise).
-    if "out_of_arrival_order" not in row or not row["phase"].startswith("burst"):
+    if not row["phase"].startswith("burst"):
         return str(row["out_of_order"])
     return (f"{row['out_of_order']} / {row['arrived_out_of_send_order']} / "
             f"{row['out_of_arrival_order']}")  # fmt: skip
@@ -922,10 +914,10 @@ def table(
 ) -> str:  # fmt: skip
     """The markdown summary table."""
     head = (
-        "| phase | channel | replicas | CPU cap / replica | msgs | msg/s | msg/s wall | p50 ms "
+        "| phase | channel | replicas | CPU cap / replica | msgs | msg/s | p50 ms "
         "| p95 ms | p99 ms | lost | dup | out of order (sent / arrived / answered vs arrival) "
         "| Rasa CPU ms/msg | replicas' CPU (cores) | shared CPU (cores) | machine busy % |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for r in rows:
@@ -939,7 +931,7 @@ def table(
         cap = r.get("cpu_cap")
         lines.append(
             f"| {r['phase']} | {channel} | {r['replicas']} | {cap if cap else 'none'} "
-            f"| {r['messages']} | {r['msg_per_s']} | {r.get('msg_per_s_wall') or ''} "
+            f"| {r['messages']} | {r['msg_per_s']} "
             f"| {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['lost']} | {r['duplicated']} "
             f"| {_order_cell(r)} | {r.get('rasa_cpu_ms_per_msg')} "
             f"| {r.get('replicas_cpu_cores')} | {shared_cores} | {r.get('machine_busy_pct')} |"
@@ -947,10 +939,10 @@ def table(
     if capped is not None:
         lines += [
             "",
-            "msg/s (max phases): messages / (start -> last person done); msg/s wall: / "
-            "(start -> last complete answer). The duplicate check waits once, after both "
-            "(until 2026-11-30 each person waited 0.3 s inside the loop and msg/s took those "
-            "waits off the time, which over-credited the faster channel). "
+            "msg/s (max phases): messages / (start -> last person done); the duplicate check "
+            "waits once, after that (until 2026-11-30 each person waited 0.3 s inside the "
+            "loop and msg/s took those waits off the time, which over-credited the faster "
+            "channel). "
             "Shared CPU: PostgreSQL (all its backends) + Redis + the load "
             "generator and fake Twilio (this process).",
         ]
@@ -1008,12 +1000,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         bench.sustained("rest", urls, args.rate, args.seconds),
                         bench.closed_loop("rest", urls, args.people, args.concurrency),
                     ):
-                        load = MachineLoad(sampler.pids)
-                        result = await phase
-                        row = result.summary()
-                        row.update(channel="rest (stock Rasa)", **load.summary(result.messages))
-                        rows.append(row)
-                        print(json.dumps(row), flush=True)
+                        row = await measure(phase, sampler)
+                        record(rows, {**row, "channel": "rest (stock Rasa)"})
                 finally:
                     await asyncio.to_thread(stock.stop)
             for index in (1, 2):
@@ -1042,12 +1030,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     bench.burst(urls, args.burst_people, retry_share=0.1, spacing=0.5),
                 ]
                 for phase in phases:
-                    load = MachineLoad(sampler.pids)
-                    result = await phase
-                    row = result.summary()
-                    row.update(load.summary(result.messages))
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
+                    record(rows, await measure(phase, sampler))
             if args.capped:
                 caps = CpuCaps(args.cpu_cap, uuid.uuid4().hex[:8])
                 capped = await capped_phases(args, bench, replicas, caps, sampler, rows)
@@ -1085,6 +1068,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "targets": targets(rows, memory),
         "summary_table": table(rows, memory, startup, capped),
     }
+
+
+async def measure(phase: Awaitable[PhaseResult], sampler: MemorySampler) -> dict[str, Any]:
+    """Run ``phase``; its summary with the machine load and CPU it cost."""
+    load = MachineLoad(sampler.pids)
+    result = await phase
+    return {**result.summary(), **load.summary(result.messages)}
+
+
+def record(rows: list[dict[str, Any]], row: dict[str, Any]) -> None:
+    """Keep a phase's row and print it (a long run shows its progress)."""
+    rows.append(row)
+    print(json.dumps(row), flush=True)
 
 
 async def capped_phases(
@@ -1130,19 +1126,14 @@ async def capped_phases(
         for phase in phases:
             names = list(caps.groups)[:index]
             before = {n: caps.throttling(n) for n in names}
-            load = MachineLoad(sampler.pids)
-            result = await phase
-            row = result.summary()
-            row.update(load.summary(result.messages))
+            row = await measure(phase, sampler)
             throttled = {}
             for n in names:
                 (periods, hits), (periods0, hits0) = caps.throttling(n), before[n]
                 periods, hits = periods - periods0, hits - hits0
                 throttled[n] = round(100 * hits / periods, 1) if periods else None
             # Share of the quota periods in which each capped replica used up its quota.
-            row.update(cpu_cap=args.cpu_cap, throttled_periods_pct=throttled)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            record(rows, {**row, "cpu_cap": args.cpu_cap, "throttled_periods_pct": throttled})
     return info
 
 
@@ -1167,23 +1158,11 @@ def targets(rows: list[dict[str, Any]], memory: dict[str, float]) -> dict[str, A
     stock_sustained = find("sustained", "rest (stock Rasa)", 1)
     ours2 = find("max", "whatsapp", 2)
     sustained = find("sustained", "whatsapp", 1)
-    ratio_rest = (
-        ours1["msg_per_s"] / rest1["msg_per_s"] if ours1.get("msg_per_s") and rest1.get(
-            "msg_per_s") else None
-    )  # fmt: skip
-    ratio_two = (
-        ours2["msg_per_s"] / ours1["msg_per_s"] if ours2.get("msg_per_s") and ours1.get(
-            "msg_per_s") else None
-    )  # fmt: skip
-    cpu_ratio = (
-        rest1["rasa_cpu_ms_per_msg"] / ours1["rasa_cpu_ms_per_msg"]
-        if ours1.get("rasa_cpu_ms_per_msg") and rest1.get("rasa_cpu_ms_per_msg")
-        else None
-    )
-    ratio_stock = (
-        ours1["msg_per_s"] / stock1["msg_per_s"] if ours1.get("msg_per_s") and stock1.get(
-            "msg_per_s") else None
-    )  # fmt: skip
+    ratio_rest = ratio(ours1, rest1)
+    ratio_two = ratio(ours2, ours1)
+    # Rasa server CPU per message, REST / ours: note the order (less CPU is better).
+    cpu_ratio = ratio(rest1, ours1, "rasa_cpu_ms_per_msg")
+    ratio_stock = ratio(ours1, stock1)
     rasa_rss = max(
         (v for k, v in memory.items() if k.endswith("rasa") and not k.startswith("stock")),
         default=None,
@@ -1195,34 +1174,26 @@ def targets(rows: list[dict[str, Any]], memory: dict[str, float]) -> dict[str, A
     max_capped = [r for r in capped_rows if r["phase"] == "max"]
     ours_capped_1, ours_capped_2 = (find("max", "whatsapp", n, True) for n in (1, 2))
     rest_capped_1, rest_capped_2 = (find("max", "rest", n, True) for n in (1, 2))
-    ours_capped = ratio(ours_capped_2, ours_capped_1, "msg_per_s_wall")
-    rest_capped = ratio(rest_capped_2, rest_capped_1, "msg_per_s_wall")
+    ours_capped = ratio(ours_capped_2, ours_capped_1)
+    rest_capped = ratio(rest_capped_2, rest_capped_1)
     sustained_capped = find("sustained", "whatsapp", 2, True)
     return {
         "p95_at_10_msg_s_ms": sustained.get("p95_ms"),
         "p95_at_10_msg_s_met": bool(sustained.get("p95_ms") is not None
                                     and sustained["p95_ms"] <= 100),  # fmt: skip
-        "ours_vs_rest_throughput_1_replica": round(ratio_rest, 2) if ratio_rest else None,
+        "ours_vs_rest_throughput_1_replica": ratio_rest,
         "ours_vs_rest_met": bool(ratio_rest and ratio_rest >= 0.8),
         # Rasa server CPU per message, REST / ours, max phase: the throughput ratio the
         # server itself allows, whatever else the shared machine ran meanwhile.
-        "ours_vs_rest_cpu_efficiency_1_replica": round(cpu_ratio, 2) if cpu_ratio else None,
-        "ours_vs_stock_rasa_rest_throughput_1_replica": (
-            round(ratio_stock, 2) if ratio_stock else None
-        ),
+        "ours_vs_rest_cpu_efficiency_1_replica": cpu_ratio,
+        "ours_vs_stock_rasa_rest_throughput_1_replica": ratio_stock,
         "ours_vs_stock_rasa_rest_met": bool(ratio_stock and ratio_stock >= 0.8),
         "stock_rasa_rest_sustained_p95_ms": stock_sustained.get("p95_ms"),
-        "two_vs_one_replica_throughput": round(ratio_two, 2) if ratio_two else None,
+        "two_vs_one_replica_throughput": ratio_two,
         "two_vs_one_met": bool(ratio_two and ratio_two >= 1.6),
         "rest_two_vs_one_replica_throughput": ratio(find("max", "rest", 2), rest1),
-        # The same from the wall-clock rates (msg_per_s_wall: to the last complete answer).
-        "two_vs_one_replica_throughput_wall": ratio(ours2, ours1, "msg_per_s_wall"),
-        "rest_two_vs_one_replica_throughput_wall": ratio(
-            find("max", "rest", 2), rest1, "msg_per_s_wall"
-        ),
         # Each replica (Rasa + action server) in its own CPU cgroup, like a container with a
         # vCPU limit: what a second replica adds when it has its own CPU (see cpu_caps).
-        # Wall-clock rates.
         "cpu_cap_per_replica": capped_rows[0]["cpu_cap"] if capped_rows else None,
         "two_vs_one_replica_throughput_capped": ours_capped,
         "two_vs_one_capped_met": bool(ours_capped and ours_capped >= 1.6),

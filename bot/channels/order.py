@@ -23,12 +23,9 @@ with Redis) is skipped after the caller's own timeout (:meth:`skip_to`). No Rasa
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-log = logging.getLogger(__name__)
+from typing import Protocol
 
 # Order state of a silent person is forgotten after this long (Redis key expiry).
 STATE_TTL_S = 7 * 24 * 3600
@@ -184,16 +181,13 @@ class RedisTurnOrder:
         redis_url: str,
         ttl: float = STATE_TTL_S,
         timeout: float = 2.0,
-        client: Any | None = None,
     ) -> None:
         """A client from ``redis_url`` (short socket timeouts: Redis down must not hang)."""
-        if client is None:
-            from redis import asyncio as aioredis
+        from redis import asyncio as aioredis
 
-            client = aioredis.Redis.from_url(
-                redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
-            )
-        self.red = client
+        self.red = aioredis.Redis.from_url(
+            redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
         self.ttl_ms = int(ttl * 1000)
         self._is_turn = self.red.register_script(_IS_TURN)
         self._done = self.red.register_script(_DONE)
