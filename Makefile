@@ -70,6 +70,7 @@ lint: $(STAMP) ## ruff on the Python code
 validate: $(STAMP) ## validate training data, domain and the service directory
 	$(RASA) data validate --data $(TRAIN_DATA) --domain domain.yml --config config.yml --fail-on-warnings
 	@if [ -d bot/directory ] && [ -f bot/directory/cli.py ]; then $(VPY) -m bot directory validate; fi
+	@$(VPY) -m bot directory coverage --summary || true
 
 train: $(MODEL) ## train into models/ only when data, domain or config changed
 

@@ -1,4 +1,4 @@
-"""``python -m bot directory validate|search``: check the YAML and preview the bot's answer."""
+"""``python -m bot directory validate|search|coverage``: check, preview answers, show gaps."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot.directory.coverage import CAPITALS, build_coverage, to_csv, to_table
 from bot.directory.loader import load_directory, validate_paths
 from bot.directory.model import AUDIENCES, CATEGORIES, LANGS, DirectoryError, UnknownPlaceError
 from bot.directory.paths import default_directory_path
@@ -51,6 +52,36 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _coverage(args: argparse.Namespace) -> int:
+    """Print the town × topic coverage table, CSV or one summary line; exit 0 unless unreadable."""
+    root = Path(args.path) if args.path else default_directory_path()
+    try:
+        directory = load_directory(root, args.places)
+    except DirectoryError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    towns = list(CAPITALS.values())
+    if args.all_towns:
+        towns += sorted(c for c in directory.places.cities if c not in towns)
+    for town in args.town or []:
+        if directory.places.get(town) is None:
+            known = ", ".join(sorted(directory.places.cities))
+            print(f"error: unknown city {town!r}; known cities: {known}", file=sys.stderr)
+            return 2
+        if town not in towns:
+            towns.append(town)
+    coverage = build_coverage(directory, tuple(towns))
+    if args.csv:
+        Path(args.csv).write_text(to_csv(coverage), encoding="utf-8")
+    if args.summary:
+        print(coverage.summary())
+    elif args.format == "csv":
+        print(to_csv(coverage), end="")
+    else:
+        print(to_table(coverage))
+    return 0
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``directory`` command and its ``validate`` and ``search`` sub-commands."""
     parser = subparsers.add_parser("directory", help="check and query the service directory")
@@ -78,3 +109,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--offset", type=int, default=0)
     common(search)
     search.set_defaults(func=_search)
+
+    coverage = commands.add_parser(
+        "coverage", help="table of provincial capitals × topics: best scope reached, entry count"
+    )
+    coverage.add_argument("--town", action="append", metavar="CITY",
+                          help="also show this places.yml town (repeatable)")
+    coverage.add_argument("--all-towns", action="store_true", help="every town of places.yml")
+    coverage.add_argument("--format", choices=("table", "csv"), default="table")
+    coverage.add_argument("--csv", metavar="FILE", help="also write the table as CSV to FILE")
+    coverage.add_argument("--summary", action="store_true", help="print one summary line only")
+    common(coverage)
+    coverage.set_defaults(func=_coverage)
