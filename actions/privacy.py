@@ -185,7 +185,11 @@ class ActionDeleteData(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        privacy.erase_person(database(), tracker_database(), tracker.sender_id, privacy_key())
+        # The contact (the address) goes a few seconds later: without it the confirmation
+        # below could not be delivered (the person got silence).
+        privacy.erase_person(
+            database(), tracker_database(), tracker.sender_id, privacy_key(), keep_contact=True
+        )
         _erase_again_later()
         dispatcher.utter_message(response="utter_data_deleted")
         # Nothing about them remains: the next message starts over (notice included).

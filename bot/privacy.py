@@ -5,9 +5,8 @@ docs/privacy.md; this module is the single place that deletes personal data:
 
 * Rasa's tracker store (table ``events``, keyed by the pseudonym): SQLite under var/ in the
   dev profile, the PostgreSQL database of ``DATABASE_URL`` in production;
-* our own tables, through a registry of *erasers* so that each capability (hand-off
-  tickets, ...) cleans its own tables: ``register_eraser(name, fn)`` with
-  ``fn(connection, pseudonym | None, before: datetime | None) -> rows``;
+* our own tables, through the *erasers* listed in :data:`ERASERS` (consents, contacts,
+  hand-off), each ``fn(connection, pseudonym | None, before: datetime | None) -> rows``;
 * the link between a person and the anonymous analytics events (set to NULL, counts stay).
 
 Erasing while Rasa handles the person's message is not enough: at the end of the turn Rasa
@@ -20,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -30,6 +29,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    bindparam,
     delete,
     func,
     inspect,
@@ -72,26 +72,8 @@ erasure_requests = Table(
     Column("reason", String(16), nullable=False),
 )
 
-# --- erasers registry -----------------------------------------------------------------------
+# --- erasers ---------------------------------------------------------------------------------
 Eraser = Callable[[Connection, "str | None", "datetime | None"], int]
-_ERASERS: dict[str, Eraser] = {}
-
-
-def register_eraser(name: str, eraser: Eraser) -> None:
-    """Register (or replace) the clean-up of one capability's tables.
-
-    ``eraser(connection, pseudonym, before)`` deletes the person's data when ``pseudonym``
-    is given, or contents older than ``before`` (retention); it returns the rows touched.
-    It runs inside the erasure's transaction: raise to abort the whole erasure.
-    """
-    if not callable(eraser):
-        raise TypeError(f"eraser {name!r} is not callable")
-    _ERASERS[name] = eraser
-
-
-def erasers() -> dict[str, Eraser]:
-    """The registered erasers, by name."""
-    return dict(_ERASERS)
 
 
 def _has_table(connection: Connection, name: str) -> bool:
@@ -110,22 +92,101 @@ def _erase_consents(connection: Connection, pseudonym: str | None, before: datet
 
 def _erase_contacts(connection: Connection, pseudonym: str | None, before: datetime | None) -> int:
     # The channels' table (revision 0002_channels): pseudonym -> phone number / chat id.
-    if pseudonym is None or not _has_table(connection, "contacts"):
+    # Retention: people who have not written since ``before`` (a later message re-creates it).
+    if not _has_table(connection, "contacts"):
         return 0
     columns = {c["name"] for c in inspect(connection).get_columns("contacts")}
     if "pseudonym" not in columns:
         log.warning("contacts table has no pseudonym column: cannot erase it")
         return 0
-    return int(
+    if pseudonym is not None:
+        return int(
+            connection.execute(
+                text("DELETE FROM contacts WHERE pseudonym = :p"), {"p": pseudonym}
+            ).rowcount
+            or 0
+        )
+    if before is None or "last_inbound_at" not in columns:
+        return 0
+    cut = before.replace(tzinfo=timezone.utc) if before.tzinfo is None else before
+    rows = connection.execute(
+        text("SELECT pseudonym, last_inbound_at, created_at FROM contacts")
+    ).all()
+    stale = [row[0] for row in rows if _aware(row[1] or row[2]) < cut]
+    for start in range(0, len(stale), 500):
         connection.execute(
-            text("DELETE FROM contacts WHERE pseudonym = :p"), {"p": pseudonym}
-        ).rowcount
-        or 0
-    )
+            text("DELETE FROM contacts WHERE pseudonym IN :ps").bindparams(
+                bindparam("ps", expanding=True)
+            ),
+            {"ps": stale[start:start + 500]},
+        )
+    return len(stale)
 
 
-register_eraser("consents", _erase_consents)
-register_eraser("contacts", _erase_contacts)
+def _erase_contact_if_quiet(connection: Connection, pseudonym: str, since: datetime) -> int:
+    """The deferred part of an erasure from the chat: the address, once the confirmation
+    went out, unless the person has written again since (that new contact is theirs)."""
+    if not _has_table(connection, "contacts"):
+        return 0
+    row = connection.execute(
+        text("SELECT last_inbound_at, created_at FROM contacts WHERE pseudonym = :p"),
+        {"p": pseudonym},
+    ).first()
+    if row is None:
+        return 0
+    last = _aware(row[0] or row[1])
+    if last is not None and last > _aware(since):
+        return 0
+    return _erase_contacts(connection, pseudonym, None)
+
+
+def _aware(moment: datetime | str | None) -> datetime | None:
+    if isinstance(moment, str):  # SQLite through text() gives strings
+        moment = datetime.fromisoformat(moment)
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def _erase_handoff(connection: Connection, pseudonym: str | None, before: datetime | None) -> int:
+    # Tickets, relayed messages, notes, offers, outbox rows (and first names in the
+    # mediators' queue listings); with ``before``, finished tickets and old media links.
+    from bot.handoff.tickets import erase
+
+    if not _has_table(connection, "handoff_tickets"):
+        return 0
+    return erase(connection, pseudonym, before)
+
+
+# Every eraser, listed here and not registered at import (a registry filled by imports ran
+# without the hand-off's in `python -m bot privacy`, which never imports bot.handoff).
+ERASERS: tuple[tuple[str, Eraser], ...] = (
+    ("consents", _erase_consents),
+    ("contacts", _erase_contacts),
+    ("handoff", _erase_handoff),
+)
+
+# Every table of our database, by what holds personal data and who erases it; a test fails
+# when a table is added without being listed here (tests/privacy/test_erasure_coverage.py).
+PERSONAL_TABLES: dict[str, str] = {
+    "consents": "consents",
+    "contacts": "contacts",
+    "handoff_tickets": "handoff",
+    "handoff_messages": "handoff",
+    "handoff_notes": "handoff",
+    "handoff_offers": "handoff",
+    "handoff_outbox": "handoff",
+    "analytics_events": "analytics links",
+    "erasure_requests": "requests closed",
+}
+# Tables without anything about a person: webhook ids (pruned after 7 days), which ticket
+# a mediator answers, Alembic's revision.
+NOT_PERSONAL_TABLES = ("processed_updates", "handoff_mediator_state", "alembic_version")
+
+
+def erasers() -> dict[str, Eraser]:
+    """Every eraser, by name."""
+    return dict(ERASERS)
 
 
 # --- settings-derived helpers --------------------------------------------------------------
@@ -259,13 +320,21 @@ def erase_person(
     key: str,
     *,
     reason: str = "delete",
+    keep_contact: bool = False,
+    erasers: Mapping[str, Eraser] | None = None,
 ) -> Outcome:
-    """Forget one person now, and leave a request to finish after Rasa's end-of-turn write."""
+    """Forget one person now, and leave a request to finish after Rasa's end-of-turn write.
+
+    ``keep_contact``: the erasure was asked in the chat, whose confirmation still needs the
+    address; :func:`complete_erasures` removes it a few seconds later.
+    """
     if not pseudonym:
         raise ValueError("empty pseudonym")
     outcome = Outcome()
     with engine.begin() as connection:
-        for name, eraser in _ERASERS.items():
+        for name, eraser in (erasers or dict(ERASERS)).items():
+            if keep_contact and name == "contacts":
+                continue
             outcome.add(name, eraser(connection, pseudonym, None))
         link = analytics.person_key(pseudonym, key)
         outcome.add("analytics links", analytics.unlink(connection, link))
@@ -313,6 +382,14 @@ def complete_erasures(engine: Engine, tracker: Engine | None, *, final: bool = F
                 "tracker events",
                 erase_tracker(tracker, pseudonym=request["pseudonym"], not_after=cut),
             )
+        if request["reason"] != DECLINED:
+            with engine.begin() as connection:
+                outcome.add(
+                    "contacts",
+                    _erase_contact_if_quiet(
+                        connection, request["pseudonym"], request["requested_at"]
+                    ),
+                )
         if final or now >= cut:
             with engine.begin() as connection:
                 connection.execute(
@@ -341,7 +418,7 @@ def purge(
     if dry_run:
         return _count_purge(engine, tracker, cutoff, now)
     with engine.begin() as connection:
-        for name, eraser in _ERASERS.items():
+        for name, eraser in ERASERS:
             outcome.add(name, eraser(connection, None, cutoff))
         outcome.add("analytics links", analytics.unlink(connection, before=cutoff))
         declined = [

@@ -8,6 +8,7 @@ several replicas may run the scheduler. Times are naive UTC. No Rasa import.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -498,10 +499,16 @@ def counts(conn: Connection) -> dict[str, int]:
 
 
 def erase(conn: Connection, pseudonym: str | None, before: datetime | None) -> int:
-    """Privacy eraser: a person's tickets, or finished tickets older than ``before``."""
+    """Privacy eraser (listed in bot.privacy.ERASERS): a person's tickets, relayed messages,
+    notes and outbox rows, and their first name in the mediators' listings; or, with
+    ``before``, finished tickets and media links older than that."""
     if pseudonym is not None:
         ids = select(tickets.c.id).where(tickets.c.pseudonym == pseudonym)
-        rows = (
+        named = conn.execute(select(tickets.c.id, tickets.c.first_name).where(
+            tickets.c.pseudonym == pseudonym, tickets.c.first_name.is_not(None)
+        )).all()  # fmt: skip
+        rows = _blank_first_names(conn, named)
+        rows += (
             conn.execute(
                 delete(outbox).where(
                     or_(
@@ -520,10 +527,12 @@ def erase(conn: Connection, pseudonym: str | None, before: datetime | None) -> i
                 and_(tickets.c.state == EXPIRED, tickets.c.expired_at < old),
             )
         )
-        sent_long_ago = and_(outbox.c.sent_at.is_not(None), outbox.c.sent_at < old)
-        rows = (
+        # Any row that old, sent or not (a send retried for months is of no use to anyone).
+        written_long_ago = outbox.c.created_at < old
+        rows = _blank_old_media(conn, old)
+        rows += (
             conn.execute(
-                delete(outbox).where(or_(outbox.c.ticket_id.in_(ids), sent_long_ago))
+                delete(outbox).where(or_(outbox.c.ticket_id.in_(ids), written_long_ago))
             ).rowcount
             or 0
         )
@@ -543,10 +552,42 @@ def erase(conn: Connection, pseudonym: str | None, before: datetime | None) -> i
     return int(rows)
 
 
-def _register_eraser() -> None:
-    from bot.privacy import register_eraser
+def _blank_first_names(conn: Connection, named: Sequence[Any]) -> int:
+    """Replace a person's first name by "—" in mediator messages that carry no ticket id
+    (queue listings, transfer notices, status): on the lines naming one of their tickets."""
+    if not named:
+        return 0
+    rows = conn.execute(
+        select(outbox.c.id, outbox.c.text).where(
+            outbox.c.target_kind == "mediator", outbox.c.ticket_id.is_(None)
+        )
+    ).all()
+    changed = 0
+    for row_id, body in rows:
+        new_body = body
+        for ticket_id, first_name in named:
+            mark = re.compile(rf"#{ticket_id}(?!\d)")
+            name = re.compile(rf"(?<!\w){re.escape(first_name)}(?!\w)")
+            new_body = "\n".join(
+                name.sub("—", line) if mark.search(line) else line
+                for line in new_body.split("\n")
+            )
+        if new_body != body:
+            conn.execute(update(outbox).where(outbox.c.id == row_id).values(text=new_body))
+            changed += 1
+    return changed
 
-    register_eraser("handoff", erase)
 
-
-_register_eraser()
+def _blank_old_media(conn: Connection, old: datetime) -> int:
+    """Retention of media links (Twilio URLs, Telegram file ids) older than ``old``."""
+    rows = conn.execute(
+        update(ticket_messages)
+        .where(ticket_messages.c.created_at < old, ticket_messages.c.media_url.is_not(None))
+        .values(media_url=None)
+    ).rowcount or 0
+    rows += conn.execute(
+        update(outbox)
+        .where(outbox.c.created_at < old, outbox.c.media_url.is_not(None))
+        .values(media_url=None)
+    ).rowcount or 0
+    return int(rows)

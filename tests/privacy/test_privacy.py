@@ -67,12 +67,11 @@ def tickets(engine):
             statement = statement.where(table.c.at < before)
         return conn.execute(statement.where(table.c.text.is_not(None))).rowcount
 
-    privacy.register_eraser("test tickets", erase)
-    yield table
-    privacy._ERASERS.pop("test tickets", None)
+    yield table, {**privacy.erasers(), "test tickets": erase}
 
 
 def test_erase_person_everywhere(engine, tmp_path: Path, tickets) -> None:
+    tickets, erasers = tickets
     tracker_path = tmp_path / "tracker.db"
     save_conversation(str(tracker_path), "wa-alice", ["bonjour", "mon numero +212612345678"],
                       at=datetime.now(timezone.utc).timestamp() - 60)
@@ -96,7 +95,7 @@ def test_erase_person_everywhere(engine, tmp_path: Path, tickets) -> None:
     alice = analytics.person_key("wa-alice", KEY)
     analytics.record(engine, "question", person=alice, topic="residence")
 
-    outcome = privacy.erase_person(engine, tracker, "wa-alice", KEY)
+    outcome = privacy.erase_person(engine, tracker, "wa-alice", KEY, erasers=erasers)
 
     assert count_events(tracker, "wa-alice") == 0 and count_events(tracker, "wa-bob") > 0
     assert outcome.rows["tracker events"] > 0
@@ -142,12 +141,9 @@ def test_an_eraser_failing_aborts_the_whole_erasure(engine) -> None:
     def broken(conn, person, before) -> int:
         raise RuntimeError("tickets table locked")
 
-    privacy.register_eraser("broken", broken)
-    try:
-        with pytest.raises(RuntimeError):
-            privacy.erase_person(engine, None, "wa-x", KEY)
-    finally:
-        privacy._ERASERS.pop("broken")
+    with pytest.raises(RuntimeError):
+        privacy.erase_person(engine, None, "wa-x", KEY,
+                             erasers={**privacy.erasers(), "broken": broken})
     assert privacy.consent_of(engine, "wa-x") == privacy.ACCEPTED  # nothing half-done
 
 
