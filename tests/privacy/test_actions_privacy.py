@@ -101,6 +101,36 @@ async def test_delete_erases_and_confirms(db) -> None:
     assert slots_of(events) == {"consent": None, "privacy_notice_due": False}
 
 
+async def test_delete_confirmation_still_reaches_the_person(db) -> None:
+    """Issue 15 (3): the erasure removed the address before the confirmation was sent, so
+    "please delete all my data" got silence. The address now goes a few seconds later."""
+    from datetime import datetime, timezone
+
+    from bot.channels.base import OutgoingMessage
+    from bot.channels.store import ChannelStore
+    from bot.channels.twilio_api import WhatsAppDelivery
+
+    class Sender:
+        sent: list[dict] = []
+
+        async def send(self, address: str, **fields: Any) -> str:
+            self.sent.append({"to": address, **fields})
+            return "SM1"
+
+    store = ChannelStore(db)
+    store.accept_inbound("whatsapp", "SM0", datetime.now(timezone.utc), "wa-p1",
+                         "+212612345678", "Zineb")
+    _, responses, _ = await run(ap.ActionDeleteData(), tracker(intent="delete_data"))
+    sender = Sender()
+    delivered = await WhatsAppDelivery(sender, store).deliver(
+        OutgoingMessage("wa-p1", "Vos données sont effacées.")
+    )
+    assert responses == ["utter_data_deleted"] and delivered
+    assert sender.sent[0]["to"] == "+212612345678"
+    privacy.complete_erasures(db, None, final=True)
+    assert store.contact("wa-p1") is None
+
+
 @pytest.mark.parametrize("value", ["female", "male", "other", "prefer_not_to_say"])
 async def test_sex_answer_goes_to_analytics_only(db, value) -> None:
     person = analytics.person_key("wa-p1", KEY)
