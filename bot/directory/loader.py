@@ -14,6 +14,7 @@ from bot.directory.model import (
     CONFIDENCE_LEVELS,
     COSTS,
     LANGS,
+    REACHES,
     REGIONS,
     REQUIRED_DESCRIPTION_LANGS,
     REQUIRED_NAME_LANGS,
@@ -36,7 +37,7 @@ REQUIRED_KEYS = (
 OPTIONAL_KEYS = (
     "tags", "audience", "province", "city", "address", "geo", "phones", "whatsapp", "email",
     "website", "hours", "hours_note", "languages", "cost", "documents", "mediator_notes",
-    "verified_via", "priority",
+    "verified_via", "priority", "reach",
 )
 ALL_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 # E.164: "+" then country code and subscriber number, 8 to 15 digits in all.
@@ -202,6 +203,11 @@ class _EntryChecker:
         if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 1000:
             self.add("priority", f"{priority!r}: expected a whole number from 0 to 1000")
             priority = 100
+        reach = self.choice("reach", REACHES, required=False)
+        if reach == "town" and not city:
+            self.add("reach", "'town' needs a city: the entry is shown only for that town")
+        if reach == "province" and not (city or province):
+            self.add("reach", "'province' needs a city or a province")
         if any(p.severity == "error" for p in self.problems):
             return None
         return Entry(
@@ -212,7 +218,7 @@ class _EntryChecker:
             phones=phones, whatsapp=whatsapp, email=email, website=website, hours=hours,
             hours_note=hours_note, languages=languages, cost=cost, documents=documents,
             mediator_notes=mediator_notes, verified_via=verified_via, priority=priority,
-            file=self.file, line=line_of(raw),
+            reach=reach, file=self.file, line=line_of(raw),
         )
 
     def place(self, region: str | None) -> tuple[str | None, str | None]:

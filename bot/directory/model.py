@@ -31,6 +31,9 @@ SPOKEN_LANGUAGES: tuple[str, ...] = (
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
 COSTS: tuple[str, ...] = ("free", "paid")
+# How far from its own place an entry is worth showing: "town" = only to people asking about its
+# town (a commune's civil-status office), "province" = its town and province; unset = anywhere.
+REACHES: tuple[str, ...] = ("town", "province")
 
 Localized = dict[str, str]
 
@@ -96,6 +99,7 @@ class Entry:
     mediator_notes: str | None = None
     verified_via: str | None = None
     priority: int = 100
+    reach: str | None = None
     file: str = ""
     line: int = 0
 

@@ -42,6 +42,15 @@ def _rank(entry: Entry, audience: str | None) -> tuple:
             -entry.verified.toordinal(), entry.id)
 
 
+def _within_reach(entry: Entry, province: str, places: Places) -> bool:
+    if entry.reach == "town":
+        return False
+    if entry.reach == "province":
+        own = entry.province or (places.province_of(entry.city) if entry.city else None)
+        return own == province
+    return True
+
+
 class Directory:
     """All valid entries with the gazetteer they refer to."""
 
@@ -145,6 +154,8 @@ class Directory:
         known = self.places.get(city) if city else None
         if known is not None:
             take([e for e in pool if e.city == known.id], "city")
+            # Entries with a reach are not shown beyond it (another commune's civil-status office).
+            pool = [e for e in pool if _within_reach(e, known.province, self.places)]
             km_to = {other.id: km for other, km in self.places.by_distance(known.id)}
             near_ids = {cid: km for cid, km in km_to.items() if km <= NEARBY_MAX_KM}
             nearby = [e for e in pool if e.city in near_ids]

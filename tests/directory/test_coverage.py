@@ -21,17 +21,20 @@ def test_every_capital_is_a_known_town_of_its_province():
         assert directory.places.province_of(town) == province
 
 
-def test_scopes_town_province_region_none(directory_copy: Path):
-    (directory_copy / "oriental" / "zz_test.yml").write_text(
+def test_scopes_town_province_nearby_region_none(small_directory: Path):
+    (small_directory / "oriental.yml").write_text(
         entry(id="t-zaio", category="civil_status", city="zaio")
         + "\n" + entry(id="t-oujda", category="civil_status", city="oujda"),
         encoding="utf-8",
     )
-    directory = load_directory(directory_copy)
+    directory = load_directory(small_directory)
     assert str(cell_for(directory, "oujda", "civil_status")) == "town 1"
     # Zaïo is in Nador province: a province answer for Nador.
-    assert cell_for(directory, "nador", "civil_status").scope == "province"
-    assert cell_for(directory, "taourirt", "civil_status").scope in ("nearby", "region")
+    assert str(cell_for(directory, "nador", "civil_status")) == "province 1"
+    # Jerada is 60 km from Oujda at most, in another province.
+    assert cell_for(directory, "jerada", "civil_status").scope == "nearby"
+    assert cell_for(directory, "tata", "civil_status").scope == "none"
+    assert cell_for(directory, "bouarfa", "civil_status").scope == "region"
 
 
 def test_stale_and_unreachable_entries_are_listed(directory_copy: Path):

@@ -10,7 +10,7 @@ import pytest
 from bot.directory import UnknownPlaceError, load_directory
 from tests.directory.conftest import REAL_DIRECTORY, entry
 
-TODAY = dt.date(2026, 11, 22)
+TODAY = dt.date(2026, 12, 2)  # the day the newest entries were verified
 
 
 @pytest.fixture
@@ -146,3 +146,31 @@ def test_real_directory_nador_health_starts_in_nador():
     result = real.search("health", city="nador")
     assert result.scope == "city"
     assert result.entries[0].id == "or-hopital-hassani-nador"
+
+
+def test_reach_town_and_province_keep_where_to_ask_entries_at_home(small_directory: Path):
+    (small_directory / "entries.yml").write_text("".join([
+        entry(id="c-tiznit", category="civil_status", region="souss-massa", city="tiznit",
+              extra="reach: town\n"),
+        entry(id="c-inezgane", category="civil_status", region="souss-massa", city="inezgane",
+              extra="reach: province\n"),
+        entry(id="c-national", category="civil_status", region="national", city=None),
+    ]), encoding="utf-8")
+    directory = load_directory(small_directory, today=TODAY)
+    assert ids(directory.search("civil_status", city="tiznit", limit=9)) == [
+        "c-tiznit", "c-national"]
+    # Aït Melloul is in Inezgane's province: a province-reach entry still shows there.
+    assert ids(directory.search("civil_status", city="ait-melloul", limit=9)) == [
+        "c-inezgane", "c-national"]
+    # Agadir is 10 km from Inezgane but in another province: neither local entry shows.
+    assert ids(directory.search("civil_status", city="agadir", limit=9)) == ["c-national"]
+
+
+def test_reach_town_needs_a_city(small_directory: Path):
+    from bot.directory import validate_paths
+
+    bad = small_directory / "bad.yml"
+    bad.write_text(entry(id="bad", region="souss-massa", city=None, province="tiznit",
+                         extra="reach: town\n"), encoding="utf-8")
+    problems = validate_paths([bad], places_path=small_directory / "places.yml", today=TODAY)
+    assert any(p.field == "reach" and "needs a city" in p.message for p in problems)
