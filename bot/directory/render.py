@@ -16,6 +16,10 @@ WHATSAPP_MAX = 1600
 TELEGRAM_MAX = 4096
 CHANNEL_LIMITS = {"whatsapp": WHATSAPP_MAX, "telegram": TELEGRAM_MAX}
 # Language to fall back to, in order, when an entry lacks a translation.
+# ary-Latn (Darija in Latin letters) falls back to French, not Arabic script: the person has shown
+# they read Latin letters but not that they read Arabic script (MRE schooled abroad, migrants who
+# learned Darija by ear); French is required in every entry and is what the office's sign and
+# forms say. Every national, emergency and provincial-capital entry carries its own ary-Latn text.
 FALLBACKS: dict[str, tuple[str, ...]] = {
     "fr": ("fr", "en", "ar"),
     "en": ("en", "fr", "ar"),

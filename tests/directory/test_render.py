@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.directory import LANGS, load_directory, render, render_with_count
 from bot.directory.model import Entry
 from bot.directory.render import (
+    FALLBACKS,
     TELEGRAM_MAX,
     WHATSAPP_MAX,
     load_labels,
@@ -78,15 +79,18 @@ def test_phones_are_tappable_e164_and_whatsapp_link(real):
     assert "🕒 Mon–Fri 09:00–15:00" in text
 
 
-def test_spanish_and_darija_fall_back_as_documented(real):
-    gadem = real.get("ma-gadem")
-    assert "es" not in gadem.name and "ary-Latn" not in gadem.name
-    for lang in ("es", "ary-Latn"):
-        block = render_entry(gadem, lang)
-        assert gadem.name["fr"] in block
-        assert gadem.description.get(lang, gadem.description["fr"]) in block
-    # es description exists: it is used rather than French.
-    assert gadem.description["es"] in render_entry(gadem, "es")
+def test_spanish_and_darija_fall_back_as_documented():
+    item = make_entry(1, 10)
+    item = Entry(**{**item.__dict__,
+                    "name": {"fr": "Nom fr", "ar": "اسم", "en": "Name en"},
+                    "description": {"fr": "Texte fr", "ar": "نص", "en": "Text en",
+                                    "es": "Texto es"}})
+    # es: own description, then French for the missing name.
+    assert "*Nom fr*" in render_entry(item, "es") and "Texto es" in render_entry(item, "es")
+    # ary-Latn: French (Latin letters, the words on the office's sign), never Arabic script first.
+    block = render_entry(item, "ary-Latn")
+    assert "*Nom fr*" in block and "Texte fr" in block and "نص" not in block
+    assert FALLBACKS["ary-Latn"] == ("ary-Latn", "fr", "en", "ar")
 
 
 def test_darija_latin_text_is_used_when_the_entry_has_it():
@@ -168,3 +172,17 @@ def test_length_counts_emoji_as_two_units():
     assert message_length("📍") == 2
     assert message_length("abc") == 3
     assert message_length("مجاني") == 5
+
+
+def test_national_and_emergency_entries_render_in_darija_not_french():
+    """Issue 15.6: someone writing Arabizi must not get French names and descriptions."""
+    directory = load_directory(REAL_DIRECTORY, today=TODAY)
+    national = [e for e in directory.entries if e.region == "national"]
+    assert national
+    for item in national:
+        text = render_entry(item, "ary-Latn")
+        assert item.name.get("ary-Latn") and item.description.get("ary-Latn"), item.id
+        assert item.description["fr"] not in text, item.id
+        assert f"*{item.name['fr']}*" not in text, item.id
+    answer = render(directory.search("emergency", city="tiznit"), "ary-Latn")
+    assert "Numéro d'urgence" not in answer and "Urgence en zone rurale" not in answer
