@@ -176,6 +176,8 @@ def replica_settings(database_url: str, twilio_url: str, var_dir: Path) -> Setti
         rasa_port=free_port(),
         action_port=free_port(),
         public_base_url=PUBLIC_BASE_URL,
+        # The REST baseline: Rasa's REST channel, off by default in prod (loopback here).
+        rest_channel="on",
         twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN,
         twilio_whatsapp_number=WHATSAPP_NUMBER,

@@ -11,20 +11,33 @@ import errno
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from bot.settings import ROOT, Settings, SettingsError, load_settings
+from bot.settings import ROOT, Settings, SettingsError, deployment_problem, load_settings
 
 READY_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 15.0
+# Sanic reads SANIC_REQUEST_MAX_SIZE and refuses a larger body from its Content-Length,
+# before reading it (Sanic's default is 100 MB). Our largest webhook check is 256 KB
+# (Telegram); replacing a model through PUT /model is therefore refused: restart instead.
+REQUEST_MAX_BYTES = 256 * 1024
+# Supervision: a crashed server is started again after 1, 2, 4... s (at most 10 s); more
+# than CRASH_LIMIT crashes within CRASH_WINDOW_S stops everything.
+RESTART_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 10.0)
+CRASH_LIMIT = 5
+CRASH_WINDOW_S = 300.0
+NAMES = {"actions": "action server", "rasa": "Rasa server"}
 
 
 class StartError(RuntimeError):
@@ -64,23 +77,72 @@ def child_env(settings: Settings) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     # The action server (rasa_sdk) binds 0.0.0.0 unless told otherwise: only Rasa calls it.
     env["SANIC_HOST"] = "127.0.0.1"
+    env["SANIC_REQUEST_MAX_SIZE"] = str(REQUEST_MAX_BYTES)
     return env
+
+
+def effective_credentials(settings: Settings, source: Path) -> Path:
+    """``source``, or a copy under var/ with Rasa's REST channel removed (REST_CHANNEL off)
+    or replaced by the token-checking one (bot/channels/rest_auth.py) when a token is set."""
+    import yaml
+
+    channels = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    if "rest" not in channels:
+        return source
+    if not settings.rest_enabled:
+        del channels["rest"]
+    elif settings.rasa_api_token:
+        del channels["rest"]
+        channels = {"bot.channels.rest_auth.TokenRestInput": None, **channels}
+    else:
+        return source
+    target = settings.var_dir / "credentials.effective.yml"
+    target.write_text(
+        "# Written by bot/runner.py from "
+        + source.name
+        + " (REST_CHANNEL, RASA_API_TOKEN).\n"
+        + yaml.safe_dump(channels, sort_keys=False),
+        encoding="utf-8",
+    )
+    return target
+
+
+def secure_var_dir(var_dir: Path) -> list[str]:
+    """Create ``var_dir`` 0700; tighten it and the files in it to owner-only; what was
+    tightened (SQLite databases, logs and the mediators' file hold personal data)."""
+    var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tightened = []
+    for path in [var_dir, *var_dir.rglob("*")]:
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if stat.S_ISLNK(mode):
+            continue
+        wanted = 0o700 if stat.S_ISDIR(mode) else stat.S_IMODE(mode) & 0o700
+        if stat.S_IMODE(mode) & 0o077:
+            try:
+                path.chmod(wanted)
+            except OSError:
+                continue
+            tightened.append(str(path))
+    return tightened
 
 
 def rasa_command(settings: Settings, endpoints: Path, credentials: Path) -> list[str]:
     """The Rasa server command line."""
+    # bot.rasa_server adds --auth-token inside the process: ps shows no token.
     cmd = [
-        sys.executable, "-m", "rasa", "run",
+        sys.executable, "-m", "bot.rasa_server", "run",
         "--model", str(settings.model_path),
         "--endpoints", str(endpoints),
         "--credentials", str(credentials),
         "--interface", settings.host,
         "--port", str(settings.rasa_port),
-        "--enable-api",
         "--log-file", str(settings.var_dir / "rasa.log"),
     ]  # fmt: skip
-    if settings.rasa_api_token:
-        cmd += ["--auth-token", settings.rasa_api_token]
+    if settings.api_enabled:
+        cmd.append("--enable-api")
     return cmd
 
 
@@ -121,6 +183,8 @@ class Assistant:
 
     def check(self) -> None:
         """Refuse to start with a clear message when something is missing or in the way."""
+        if not self.settings.host_is_loopback and not self.settings.rasa_api_token:
+            raise StartError(str(deployment_problem(self.settings)))
         if not self.settings.model_path.is_file():
             raise StartError(
                 f"No trained model at {self.settings.model_path}. Run `make train` (or `make run`)."
@@ -140,20 +204,28 @@ class Assistant:
     def start(self) -> None:
         """Start both servers (action server first: Rasa calls it)."""
         self.check()
-        self.settings.var_dir.mkdir(parents=True, exist_ok=True)
+        # Databases, logs and the mediators' file hold personal data: owner only (the
+        # children create their files with umask 077).
+        for path in secure_var_dir(self.settings.var_dir):
+            print(f"Warning: {path} was readable by other users; now owner-only.", file=sys.stderr)
+        self.spawn("actions")
+        self.spawn("rasa")
+
+    def spawn(self, name: str) -> None:
+        """Start (or start again) one server: "actions" or "rasa"."""
         env = child_env(self.settings)
         out = self.log if self.log is not None else subprocess.DEVNULL
+        if name == "actions":
+            cmd = action_command(self.settings)
+        else:
+            credentials = effective_credentials(self.settings, self.credentials)
+            cmd = rasa_command(
+                self.settings, self.endpoints or self.settings.endpoints_file, credentials
+            )
         # Own process groups: Ctrl-C reaches us once and we stop the children in order.
-        self.processes["actions"] = subprocess.Popen(
-            action_command(self.settings), cwd=ROOT, env=env, stdout=out, stderr=out,
-            start_new_session=True,
-        )  # fmt: skip
-        self.processes["rasa"] = subprocess.Popen(
-            rasa_command(
-                self.settings, self.endpoints or self.settings.endpoints_file, self.credentials
-            ),
-            cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True,
-        )  # fmt: skip
+        self.processes[name] = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True, umask=0o077
+        )
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Wait (bounded) until both servers answer; raise with the reason otherwise."""
@@ -207,6 +279,86 @@ class Assistant:
         return None
 
 
+class Supervisor:
+    """Starts a crashed server again with backoff, logging each restart; gives up (and
+    says why) after more than ``crash_limit`` crashes within ``window_s``.
+
+    While the action server is down, Rasa still answers and our channels send the apology
+    (bot/channels/action_errors.py); while the Rasa server is down, webhooks are refused
+    and the platforms retry (docs/deployment.md).
+    """
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        backoff: Sequence[float] = RESTART_BACKOFF_S,
+        crash_limit: int = CRASH_LIMIT,
+        window_s: float = CRASH_WINDOW_S,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.assistant = assistant
+        self.backoff = tuple(backoff)
+        self.crash_limit = crash_limit
+        self.window_s = window_s
+        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.crashes: dict[str, list[float]] = {"actions": [], "rasa": []}
+        self.restarts = 0
+        self.gave_up: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check_once(self) -> None:
+        """Restart every server that exited (blocking through the backoff)."""
+        for name, proc in list(self.assistant.processes.items()):
+            if self._stop.is_set() or self.gave_up or proc.poll() is None:
+                continue
+            now = time.monotonic()
+            recent = [t for t in self.crashes[name] if now - t < self.window_s] + [now]
+            self.crashes[name] = recent
+            what = NAMES.get(name, name)
+            if len(recent) > self.crash_limit:
+                self.gave_up = (
+                    f"The {what} crashed {len(recent)} times within "
+                    f"{self.window_s / 60:.0f} minutes (last exit status {proc.returncode}); "
+                    f"stopping. See {self.assistant.settings.var_dir / 'rasa.log'} and the "
+                    "server output, fix the cause, then `make run` again."
+                )
+                self.say(self.gave_up)
+                return
+            delay = self.backoff[min(len(recent) - 1, len(self.backoff) - 1)]
+            self.say(
+                f"The {what} stopped unexpectedly (exit status {proc.returncode}); "
+                f"restarting it in {delay:.0f} s (crash {len(recent)} of at most "
+                f"{self.crash_limit} in {self.window_s / 60:.0f} minutes)."
+            )
+            if self._stop.wait(delay):
+                return
+            self.assistant.spawn(name)
+            self.restarts += 1
+            self.say(f"The {what} was started again (pid {self.assistant.processes[name].pid}).")
+
+    def start(self, interval: float = 0.5) -> Supervisor:
+        """Watch the servers in a background thread."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval) and not self.gave_up:
+                self.check_once()
+
+        self._thread = threading.Thread(target=loop, name="supervisor", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching (before the servers are stopped on purpose)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_TIMEOUT_S)
+
+    def failed(self) -> str | None:
+        """The sentence said when giving up, if it did."""
+        return self.gave_up
+
+
 def playground_line(settings: Settings) -> str:
     """Where the playground page is, or why there is none."""
     if not settings.playground_enabled:
@@ -227,20 +379,36 @@ def playground_line(settings: Settings) -> str:
 def banner(assistant: Assistant) -> str:
     """What a person needs to know once the assistant runs."""
     s = assistant.settings
+    if not s.api_enabled:
+        api = "HTTP API off"
+    elif s.rasa_api_token:
+        api = "HTTP API enabled, token required"
+    else:
+        api = "HTTP API enabled, loopback only"
+    if not s.rest_enabled:
+        rest = "off (REST_CHANNEL)"
+    else:
+        rest = f"POST {assistant.rasa_url}/webhooks/rest/webhook" + (
+            "   [token required]" if s.rasa_api_token else ""
+        )
     lines = [
         "",
         "PRIM assistant is running.",
-        f"  Rasa server     {assistant.rasa_url}   (HTTP API enabled"
-        + (", token required)" if s.rasa_api_token else ", loopback only)"),
+        f"  Rasa server     {assistant.rasa_url}   ({api})",
         f"  Action server   {assistant.action_url}",
         playground_line(s),
         "  Webhooks:",
-        f"    REST (local chat, tests)  POST {assistant.rasa_url}/webhooks/rest/webhook",
+        f"    REST (local chat, tests)  {rest}",
         f"    WhatsApp (Twilio)         POST {assistant.rasa_url}/webhooks/whatsapp/webhook"
         + ("" if s.has_whatsapp else "   [not configured: TWILIO_* unset]"),
         f"    Telegram                  POST {assistant.rasa_url}/webhooks/telegram/webhook"
         + ("" if s.has_telegram else "   [not configured: TELEGRAM_BOT_TOKEN unset]"),
-        f'  Parse a message: POST {assistant.rasa_url}/model/parse  {{"text": "bonjour"}}',
+        *(
+            [f'  Parse a message: POST {assistant.rasa_url}/model/parse  {{"text": "bonjour"}}']
+            if s.api_enabled
+            else []
+        ),
+        "  A server that crashes is started again (and said so here).",
         f"  Logs: {s.var_dir / 'rasa.log'}",
         "Press Ctrl-C to stop.",
         "",
@@ -260,8 +428,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
+    problem = deployment_problem(settings)
+    if problem:
+        print(f"Unsafe configuration, not starting: {problem}.", file=sys.stderr)
+        return 2
+    os.umask(0o077)  # var/ and what the runner writes there: owner only
 
     assistant = Assistant(settings)
+    supervisor = Supervisor(assistant)
     stop_requested = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -277,20 +451,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Starting the action server and the Rasa server (loading the model takes ~20 s)...")
         assistant.start()
         assistant.wait_ready()
+        supervisor.start()
         print(banner(assistant))
-        interactive = sys.stdin.isatty() and not args.no_chat
+        interactive = sys.stdin.isatty() and not args.no_chat and settings.rest_enabled
         if interactive:
             from bot.terminal_chat import chat
 
-            chat(f"{assistant.rasa_url}/webhooks/rest/webhook", should_stop=assistant.died)
+            url = f"{assistant.rasa_url}/webhooks/rest/webhook"
+            if settings.rasa_api_token:
+                url += "?" + urllib.parse.urlencode({"token": settings.rasa_api_token})
+            chat(url, should_stop=supervisor.failed)
         else:
-            while not stop_requested and not assistant.died():
+            while not stop_requested and not supervisor.failed():
                 time.sleep(1.0)
-        dead = assistant.died()
-        if dead:
-            print(f"The {dead} server stopped unexpectedly; see {settings.var_dir / 'rasa.log'}.")
-            return 1
-        return 0
+        return 1 if supervisor.failed() else 0
     except StartError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 1
@@ -298,6 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nStopping...")
         return 0
     finally:
+        supervisor.stop()
         assistant.stop()
         print("Stopped.")
 

@@ -35,16 +35,21 @@ class Settings:
     host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_port: int = 5055
-    # Token protecting Rasa's HTTP API (/model/parse, trackers); empty = API on loopback only.
-    rasa_api_token: str = ""
+    # Token protecting Rasa's HTTP API (/model/parse, trackers) and the REST channel; required
+    # whenever HOST is not loopback. Passed to Rasa through the environment, never argv (ps).
+    rasa_api_token: str = field(default="", repr=False)
+    # Rasa's HTTP API and its REST channel: auto = on in the dev profile, off in prod (where
+    # "on" needs RASA_API_TOKEN). Both let a caller read or write any conversation.
+    rasa_api: str = "auto"
+    rest_channel: str = "auto"
     # Local state (SQLite databases, logs) lives here; gitignored.
     var_dir: Path = ROOT / "var"
     model_path: Path = ROOT / "models" / "current.tar.gz"
     # Our own tables (dedupe, tickets, analytics). Default: SQLite under var/.
-    database_url: str = ""
+    database_url: str = field(default="", repr=False)  # may hold a password
     # Rasa tracker store in the dev profile (SQLite file); default var_dir/tracker.db.
     tracker_db_path: Path | None = None
-    redis_url: str = ""
+    redis_url: str = field(default="", repr=False)  # may hold a password
     directory_path: Path = ROOT / "directory"
     log_level: str = "INFO"
     # Public HTTPS base URL the messaging platforms call (Twilio signs against it).
@@ -71,6 +76,21 @@ class Settings:
     retention_days: int = 90
     # The local playground page (bot/channels/playground.py): auto, on or off; never in prod.
     playground: str = "auto"
+
+    @property
+    def api_enabled(self) -> bool:
+        """Whether Rasa's HTTP API is served (RASA_API; auto: dev profile only)."""
+        return _switch(self.rasa_api, self.profile != "prod")
+
+    @property
+    def rest_enabled(self) -> bool:
+        """Whether Rasa's REST channel is served (REST_CHANNEL; auto: dev profile only)."""
+        return _switch(self.rest_channel, self.profile != "prod")
+
+    @property
+    def host_is_loopback(self) -> bool:
+        """True when the Rasa server listens on loopback only."""
+        return is_loopback_host(self.host)
 
     @property
     def action_endpoint_url(self) -> str:
@@ -162,9 +182,91 @@ class Settings:
         return env
 
     def public_dict(self) -> dict[str, object]:
-        """Settings without secrets, for logs and diagnostics."""
+        """Settings without secrets, for logs and diagnostics (URLs without their password)."""
         hidden = {f.name for f in fields(self) if not f.repr}
-        return {k: ("***" if k in hidden and v else v) for k, v in asdict(self).items()}
+        shown: dict[str, object] = {}
+        for name, value in asdict(self).items():
+            if name in ("database_url", "redis_url") and value:
+                shown[name] = _without_password(str(value))
+            elif name in hidden and value:
+                shown[name] = "***"
+            else:
+                shown[name] = value
+        return shown
+
+
+def _switch(value: str, auto: bool) -> bool:
+    lowered = value.lower()
+    if lowered in PLAYGROUND_ON:
+        return True
+    if lowered in PLAYGROUND_OFF:
+        return False
+    return auto
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.x.x.x, ::1 and localhost (0.0.0.0 and :: are every interface)."""
+    host = host.strip().strip("[]").lower()
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + ":***"
+    return parts._replace(netloc=f"{user}@{netloc[-1]}").geturl()
+
+
+# Webhook secrets we choose (Telegram's secret_token allows 1-256 characters).
+MIN_SECRET_CHARS = 32
+
+
+def deployment_problem(settings: Settings) -> str | None:
+    """Why this configuration must not start (one sentence saying what to set), or None.
+
+    ``make run`` (bot/runner.py) refuses to start on it; tests that build their own
+    settings on loopback are not affected.
+    """
+    s = settings
+    if not s.host_is_loopback and not s.rasa_api_token:
+        return (
+            f"HOST={s.host} exposes Rasa's HTTP API and REST channel beyond this machine: set "
+            "RASA_API_TOKEN to a long random string "
+            "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
+            "or keep HOST=127.0.0.1 behind a TLS proxy"
+        )
+    if s.profile != "prod":
+        return None
+    for name, on in (("RASA_API", s.api_enabled), ("REST_CHANNEL", s.rest_enabled)):
+        if on and len(s.rasa_api_token) < MIN_SECRET_CHARS:
+            return (
+                f"{name}=on in the production profile lets anyone who reaches the port read "
+                f"and write conversations: set RASA_API_TOKEN (at least {MIN_SECRET_CHARS} "
+                f"random characters) or remove {name}"
+            )
+    if not s.public_base_url.startswith("https://"):
+        return (
+            "PROFILE=prod needs PUBLIC_BASE_URL=https://<your host> (the public address the "
+            "platforms call; Twilio signs it)"
+        )
+    for token, secret, name in (
+        (s.telegram_bot_token, s.telegram_webhook_secret, "TELEGRAM_WEBHOOK_SECRET"),
+        (
+            s.mediator_telegram_bot_token,
+            s.mediator_telegram_webhook_secret,
+            "MEDIATOR_TELEGRAM_WEBHOOK_SECRET",
+        ),
+    ):
+        if token and len(secret) < MIN_SECRET_CHARS:
+            return (
+                f"{name} must be at least {MIN_SECRET_CHARS} random characters in the production "
+                "profile (letters, digits, _ and -: "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), then register "
+                "the webhook again with it"
+            )
+    return None
 
 
 def _env_name(name: str) -> str:
@@ -196,6 +298,11 @@ def load_settings(
         raise SettingsError(f"PROFILE={settings.profile!r}: expected one of {', '.join(PROFILES)}")
     if settings.playground.lower() not in PLAYGROUND_VALUES:
         raise SettingsError(f"PLAYGROUND={settings.playground!r}: expected auto, on or off")
+    for name in ("rasa_api", "rest_channel"):
+        if getattr(settings, name).lower() not in PLAYGROUND_VALUES:
+            raise SettingsError(
+                f"{_env_name(name)}={getattr(settings, name)!r}: expected auto, on or off"
+            )
     if settings.profile == "prod":
         if settings.playground.lower() in PLAYGROUND_ON:
             raise SettingsError(

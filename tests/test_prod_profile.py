@@ -33,6 +33,8 @@ def replica(database_url: str, redis_url: str, var_dir: Path):
         ),
         var_dir=var_dir,
         model_path=MODEL,
+        # This test talks through Rasa's REST channel, off by default in prod.
+        rest_channel="on",
         rasa_port=free_port(),
         action_port=free_port(),
     )
