@@ -33,7 +33,12 @@ metadata = MetaData(
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    ``hide_parameters``: a database error logs its SQL, never the bound values (message
+    texts, first names, phone numbers).
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -29,8 +29,10 @@ from bot.channels.store import ChannelStore
 
 log = logging.getLogger(__name__)
 
-# Platforms stop retrying within a day; ids older than this are pruned now and then.
-DEDUPE_KEEP = timedelta(days=7)
+# Dedupe ids are never pruned (None): Twilio's signature carries no time, so a captured
+# signed request could be replayed after any pruning delay (docs/security.md). An id and a
+# time per message, no personal data.
+DEDUPE_KEEP: timedelta | None = None
 PRUNE_EVERY = 1000
 ORDER_PAUSE = timedelta(seconds=PAUSE_S)
 
@@ -128,7 +130,7 @@ class Pipeline:
             message.order_key = f"{contact.pseudonym}@{contact.created_at.timestamp() * 1e6:.0f}"
             previous = contact.previous_inbound_at
             message.fresh = previous is None or message.received_at - previous > ORDER_PAUSE
-        if self._accepted % PRUNE_EVERY == 0:
+        if DEDUPE_KEEP is not None and self._accepted % PRUNE_EVERY == 0:
             await self._prune(message)
         if message.kind in (TEXT, CALLBACK):
             payloads = contact.last_buttons if contact else ()
@@ -149,7 +151,7 @@ class Pipeline:
     async def _prune(self, message: IncomingMessage) -> None:
         try:
             count = await asyncio.to_thread(
-                self.store.prune_processed, message.received_at - DEDUPE_KEEP
+                self.store.prune_processed, message.received_at - (DEDUPE_KEEP or timedelta(0))
             )
         except Exception:  # noqa: BLE001 (pruning is housekeeping; the message goes on)
             log.exception("could not prune old webhook ids")

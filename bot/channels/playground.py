@@ -18,6 +18,8 @@ import here.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import ipaddress
 import itertools
 import logging
@@ -163,11 +165,47 @@ def local_request_problem(peer: str | None, headers: Mapping[str, str]) -> str |
     if not _loopback_host(lowered.get("host", "")):
         return "open the playground as http://127.0.0.1 or http://localhost"
     origin = lowered.get("origin")
-    if origin and origin != "null":
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not _loopback_host(parts.netloc):
-            return "requests from another site are refused"
+    # Exactly the page's own origin: not "null" (a sandboxed frame, a file), not another
+    # local server's page (http://127.0.0.1:8000 is another site for the browser).
+    if origin is not None and origin != f"http://{lowered.get('host', '')}":
+        return "requests from another site are refused"
     return None
+
+
+# The page carries a token (a <meta> tag) that its script sends back in this header on every
+# API call: another page, even on this machine, cannot read it (same-origin policy).
+CSRF_HEADER = "X-Playground-Token"
+CSRF_PLACEHOLDER = b"__PLAYGROUND_TOKEN__"
+
+
+class CsrfTokens:
+    """Per-page tokens: a random nonce and its HMAC under a secret of this process."""
+
+    def __init__(self, secret: bytes | None = None) -> None:
+        self._secret = secret or secrets.token_bytes(32)
+
+    def _mac(self, nonce: str) -> str:
+        return hmac.new(self._secret, nonce.encode(), hashlib.sha256).hexdigest()
+
+    def issue(self) -> str:
+        """A new token for a page being served."""
+        nonce = secrets.token_urlsafe(16)
+        return f"{nonce}.{self._mac(nonce)}"
+
+    def valid(self, token: str | None) -> bool:
+        """True for a token this process issued."""
+        nonce, _, mac = (token or "").partition(".")
+        return bool(nonce and mac) and hmac.compare_digest(mac, self._mac(nonce))
+
+
+def is_json_request(content_type: str | None) -> bool:
+    """Exactly application/json (a charset parameter allowed): a form or text/plain body,
+    which another page may send without a preflight, is refused."""
+    media_type, _, params = (content_type or "").partition(";")
+    if media_type.strip().lower() != "application/json":
+        return False
+    params = params.strip().lower().replace(" ", "")
+    return params in ("", "charset=utf-8")
 
 
 # --- mailboxes -------------------------------------------------------------------------------

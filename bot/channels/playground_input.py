@@ -33,12 +33,16 @@ from bot.channels.interceptors import default_interceptors
 from bot.channels.outbound import register
 from bot.channels.playground import (
     CHANNEL,
+    CSRF_HEADER,
+    CSRF_PLACEHOLDER,
     MAX_BODY_BYTES,
     SECURITY_HEADERS,
     STATIC_TYPES,
+    CsrfTokens,
     Playground,
     PlaygroundError,
     build_playground,
+    is_json_request,
     load_static,
     local_request_problem,
 )
@@ -71,7 +75,7 @@ def _json_body(request: Request) -> Mapping[str, Any]:
     body = request.body or b""
     if len(body) > MAX_BODY_BYTES:
         raise PlaygroundError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
-    if "json" not in (request.headers.get("content-type") or "").lower():
+    if not is_json_request(request.headers.get("content-type")):
         raise PlaygroundError(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON (Content-Type: application/json)"
         )
@@ -100,6 +104,7 @@ class PlaygroundInput(InputChannel):
         self.playground: Playground | None = None
         self.output: PlaygroundOutput | None = None
         self.static: dict[str, bytes] = {}
+        self.csrf = CsrfTokens()
 
     def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         if not self.settings.playground_enabled:
@@ -164,6 +169,9 @@ class PlaygroundInput(InputChannel):
 
             async def wrapper(request: Request, **params: str) -> HTTPResponse:
                 problem = local_request_problem(request.ip, dict(request.headers))
+                if problem is None and handler.__name__ not in ("page", "static"):
+                    if not self.csrf.valid(request.headers.get(CSRF_HEADER)):
+                        problem = "reload the page (missing or stale page token)"
                 if problem is not None:
                     log.warning("playground: request from %s refused: %s", request.ip, problem)
                     return _error(HTTPStatus.FORBIDDEN, problem)
@@ -185,8 +193,11 @@ class PlaygroundInput(InputChannel):
             return response.json(payload, status=status, headers=SECURITY_HEADERS)
 
         async def page(_request: Request, _playground: Playground) -> HTTPResponse:
-            """The page."""
-            return self._file("index.html")
+            """The page, with a fresh token for its script's API calls."""
+            html = self.static["index.html"].replace(CSRF_PLACEHOLDER, self.csrf.issue().encode())
+            return response.raw(
+                html, content_type=STATIC_TYPES["index.html"], headers=SECURITY_HEADERS
+            )
 
         async def static(_request: Request, _playground: Playground, name: str) -> HTTPResponse:
             """The page's script and style sheet (no other file is served)."""

@@ -117,6 +117,20 @@ def _patch_model_loading() -> None:
     RasaModel.load = classmethod(load)  # type: ignore[method-assign,assignment]
 
 
+def _patch_tracker_engine() -> None:
+    """Rasa's SQL tracker store (the dev profile's) creates its engine with the bound values
+    shown in database errors, which then log people's messages: hide them (docs/privacy.md).
+    """
+    from rasa.core import tracker_store
+
+    original = tracker_store.create_engine_kwargs
+
+    def create_engine_kwargs(url: Any) -> dict[str, Any]:
+        return {**original(url), "hide_parameters": True}
+
+    tracker_store.create_engine_kwargs = create_engine_kwargs
+
+
 def install() -> None:
     """Apply the patches once per process; a failure is logged and leaves Rasa as it is."""
     global _installed
@@ -124,7 +138,11 @@ def install() -> None:
         if _installed:
             return
         _installed = True
-        for patch in (_patch_action_result_validation, _patch_model_loading):
+        for patch in (
+            _patch_action_result_validation,
+            _patch_model_loading,
+            _patch_tracker_engine,
+        ):
             try:
                 patch()
             except Exception:  # noqa: BLE001 (a speed-up must never stop the server)

@@ -51,6 +51,25 @@ class BadPayload(ValueError):
     """The (authentic) request lacks what a message needs."""
 
 
+def _number(address: str) -> str:
+    return address.strip().removeprefix("whatsapp:").strip()
+
+
+def not_whatsapp_to_us(params: Mapping[str, str], our_number: str) -> str | None:
+    """Why a signed Twilio request is not a WhatsApp message to our number (None: it is).
+
+    The same account's SMS webhook, or another of its numbers, is signed by the same auth
+    token: an SMS sent from a mediator's phone number would otherwise be taken for them.
+    """
+    if params.get("MessageStatus") and not params.get("Body") and not params.get("NumMedia"):
+        return None  # a status callback: nothing is processed
+    if not (params.get("From") or "").strip().startswith("whatsapp:"):
+        return "the sender is not a WhatsApp address (SMS?)"
+    if our_number and _number(params.get("To") or "") != _number(our_number):
+        return "the message was sent to another number than TWILIO_WHATSAPP_NUMBER"
+    return None
+
+
 def media_kind(content_type: str) -> str:
     """Kind of a Twilio media item from its content type."""
     content_type = content_type.lower()
@@ -197,6 +216,11 @@ class WhatsAppInput(PlatformInput):
                     request.remote_addr or request.ip,
                 )
                 return response.text("forbidden", status=HTTPStatus.FORBIDDEN)
+            problem = not_whatsapp_to_us(params, self.settings.twilio_whatsapp_number)
+            if problem is not None:
+                # 200: Twilio must not retry it; it never reaches Rasa or the hand-off.
+                log.warning("WhatsApp webhook: signed request ignored: %s", problem)
+                return response.text(EMPTY_TWIML, content_type="text/xml")
             try:
                 message = parse_twilio(params, self.key)
             except BadPayload as exc:

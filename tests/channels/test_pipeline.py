@@ -149,6 +149,8 @@ async def test_old_webhook_ids_are_pruned_now_and_then(store: ChannelStore, monk
     from bot.channels.base import utcnow
 
     monkeypatch.setattr(module, "PRUNE_EVERY", 2)
+    # Off by default (a replayed MessageSid must stay refused: tests/security); when on:
+    monkeypatch.setattr(module, "DEDUPE_KEEP", timedelta(days=7))
     store.mark_processed("whatsapp", "SMold", utcnow() - timedelta(days=30))
 
     async def dispatch(message: IncomingMessage) -> None:

@@ -92,8 +92,7 @@ def test_a_browser_on_this_machine_is_welcome(peer: str) -> None:
     assert local_request_problem(peer, LOCAL) is None
     assert local_request_problem(peer, {"host": "localhost:5005"}) is None
     assert (
-        local_request_problem(peer, {"Host": "[::1]:5005", "Origin": "http://localhost:5005"})
-        is None
+        local_request_problem(peer, {"Host": "[::1]:5005", "Origin": "http://[::1]:5005"}) is None
     )
 
 
@@ -109,6 +108,14 @@ def test_a_browser_on_this_machine_is_welcome(peer: str) -> None:
         ("127.0.0.1", {**LOCAL, "Forwarded": "for=203.0.113.9"}, "proxy"),
         ("127.0.0.1", {**LOCAL, "Origin": "https://evil.example"}, "another site"),
         ("127.0.0.1", {**LOCAL, "Origin": "file://"}, "another site"),
+        # Exactly the page's origin: not "null", not another local server's page.
+        ("127.0.0.1", {**LOCAL, "Origin": "null"}, "another site"),
+        (
+            "127.0.0.1",
+            {"Host": "127.0.0.1:5005", "Origin": "http://127.0.0.1:8000"},
+            "another site",
+        ),
+        ("127.0.0.1", {"Host": "[::1]:5005", "Origin": "http://localhost:5005"}, "another site"),
     ],
 )
 def test_anything_else_is_refused_with_a_reason(

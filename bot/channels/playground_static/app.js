@@ -51,7 +51,10 @@
   }
 
   async function call(method, path, body, signal) {
-    const options = { method, headers: {}, signal };
+    // The page's token (bot/channels/playground.py, CsrfTokens): proves the call comes
+    // from this page, not from another one open in the browser.
+    const token = document.querySelector('meta[name="playground-token"]');
+    const options = { method, headers: { "X-Playground-Token": token ? token.content : "" }, signal };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
