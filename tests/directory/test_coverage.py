@@ -12,11 +12,11 @@ import pytest
 from bot.cli import main
 from bot.directory import load_directory
 from bot.directory.coverage import CAPITALS, TOPICS, build_coverage, cell_for, to_csv
-from tests.directory.conftest import entry
+from tests.directory.conftest import REAL_DIRECTORY, entry
 
 
 def test_every_capital_is_a_known_town_of_its_province():
-    directory = load_directory(Path("directory"))
+    directory = load_directory(REAL_DIRECTORY)
     for province, town in CAPITALS.items():
         assert directory.places.province_of(town) == province
 
@@ -50,7 +50,7 @@ def test_stale_and_unreachable_entries_are_listed(directory_copy: Path):
 
 
 def test_csv_has_a_row_per_capital_and_two_columns_per_topic():
-    coverage = build_coverage(load_directory(Path("directory")))
+    coverage = build_coverage(load_directory(REAL_DIRECTORY))
     rows = list(csv.reader(io.StringIO(to_csv(coverage))))
     assert len(rows) == 1 + len(CAPITALS)
     assert len(rows[0]) == 2 + 2 * len(TOPICS)
@@ -72,3 +72,19 @@ def test_cli_table_summary_and_extra_town(tmp_path: Path, capsys: pytest.Capture
 def test_cli_unknown_town_exits_2(capsys: pytest.CaptureFixture[str]):
     assert main(["directory", "coverage", "--town", "atlantis"]) == 2
     assert "unknown city 'atlantis'" in capsys.readouterr().err
+
+
+def test_cli_all_towns_as_csv(capsys: pytest.CaptureFixture[str]):
+    assert main(["directory", "coverage", "--all-towns", "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    towns = [r[0] for r in rows[1:]]
+    assert towns[:len(CAPITALS)] == list(CAPITALS.values())
+    assert {"zaio", "belfaa", "ain-beni-mathar"} <= set(towns)
+
+
+def test_every_capital_is_answered_locally_for_the_five_core_topics():
+    coverage = build_coverage(load_directory(REAL_DIRECTORY))
+    for town in CAPITALS.values():
+        for topic in ("health", "civil_status", "schooling", "work", "residence"):
+            assert coverage.cells[(town, topic)].scope in ("town", "province"), (town, topic)
+    assert coverage.local_pairs() >= 100
