@@ -319,7 +319,7 @@ class Supervisor:
             if len(recent) > self.crash_limit:
                 self.gave_up = (
                     f"The {what} crashed {len(recent)} times within "
-                    f"{self.window_s / 60:.0f} minutes (last exit status {proc.returncode}); "
+                    f"{self.window_s:.0f} s (last exit status {proc.returncode}); "
                     f"stopping. See {self.assistant.settings.var_dir / 'rasa.log'} and the "
                     "server output, fix the cause, then `make run` again."
                 )
@@ -329,7 +329,7 @@ class Supervisor:
             self.say(
                 f"The {what} stopped unexpectedly (exit status {proc.returncode}); "
                 f"restarting it in {delay:.0f} s (crash {len(recent)} of at most "
-                f"{self.crash_limit} in {self.window_s / 60:.0f} minutes)."
+                f"{self.crash_limit} in {self.window_s:.0f} s)."
             )
             if self._stop.wait(delay):
                 return
