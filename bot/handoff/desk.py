@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.handoff import tickets as store
 from bot.handoff.mediators import Mediator
 from bot.handoff.messages import mediator_text, person_text
+from bot.handoff.routing import is_override, may_handle
 from bot.handoff.service import Handoff, mediator_lang
 from bot.handoff.tickets import OUTCOMES, Ticket
 
@@ -116,7 +117,14 @@ class Desk:
 
     def _cmd_queue(self, mediator: Mediator, _args: str) -> None:
         with self.handoff.engine.connect() as conn:
-            waiting = store.queued(conn)
+            # Least privilege: only requests this mediator may take (routing.may_handle).
+            queued = store.queued(conn)
+            offers = {t.id: store.offered_to(conn, t.id) for t in queued}
+            waiting = [t for t in queued if may_handle(mediator, t, offers[t.id])]
+            overrides = [t.id for t in waiting if is_override(mediator, t, offers[t.id])]
+        if overrides:
+            log.warning("admin override: %s lists tickets %s outside their regions and "
+                        "languages", mediator.id, overrides)  # fmt: skip
         if not waiting:
             self._say(mediator, "queue_empty")
             return

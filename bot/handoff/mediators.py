@@ -21,7 +21,7 @@ CHANNELS = ("telegram", "whatsapp")
 LANGUAGES = ("fr", "en", "es", "ar", "ary-Latn")
 REGIONS = ("souss-massa", "oriental", "all")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-FIELDS = ("id", "name", "channel", "address", "regions", "languages", "hours")
+FIELDS = ("id", "name", "channel", "address", "regions", "languages", "hours", "admin")
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _RANGE_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
@@ -48,6 +48,8 @@ class Mediator:
     languages: tuple[str, ...]
     # weekday (0 = Monday) -> ((start, end), ...) in Africa/Casablanca time.
     hours: dict[int, tuple[tuple[time, time], ...]] = field(hash=False, compare=False)
+    # An admin sees and may take every waiting request (each such use is logged).
+    admin: bool = False
 
     def on_duty(self, now: datetime) -> bool:
         """True when ``now`` (aware) falls within the mediator's working hours."""
@@ -230,6 +232,9 @@ def parse_registry(text: str, source: str = "<mediators>") -> Registry:
         for language in languages:
             if language not in LANGUAGES:
                 bad("languages", f"unknown language {language!r} (known: {', '.join(LANGUAGES)})")
+        admin = raw.get("admin", False)
+        if not isinstance(admin, bool):
+            bad("admin", "true or false")
         hours: dict[int, list[tuple[time, time]]] = {}
         raw_hours = raw.get("hours")
         if not isinstance(raw_hours, dict) or not [k for k in raw_hours if not k.startswith("__")]:
@@ -258,6 +263,7 @@ def parse_registry(text: str, source: str = "<mediators>") -> Registry:
                 regions=tuple(regions),
                 languages=tuple(languages),
                 hours={day: tuple(sorted(r)) for day, r in hours.items()},
+                admin=admin is True,
             )
         )
     if problems:

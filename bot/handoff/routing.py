@@ -6,7 +6,7 @@ time passes, so tests control it). No Rasa import.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -62,6 +62,23 @@ def targets(registry: Registry, ticket: Ticket, now: datetime, widened: bool) ->
         return on_duty
     matching = [m for m in on_duty if m.serves(ticket.region, ticket.language)]
     return matching or on_duty
+
+
+def may_handle(mediator: Mediator, ticket: Ticket, offered_ids: list[str]) -> bool:
+    """Whether ``mediator`` may see (/queue) and take (/take) a waiting ticket: one of their
+    regions and languages, or offered to them, or widened to everyone. Admins may take any
+    (the caller logs it: :func:`is_override`)."""
+    return (
+        mediator.admin
+        or ticket.widened_at is not None
+        or mediator.id in offered_ids
+        or mediator.serves(ticket.region, ticket.language)
+    )
+
+
+def is_override(mediator: Mediator, ticket: Ticket, offered_ids: list[str]) -> bool:
+    """True when only the admin right lets ``mediator`` handle ``ticket`` (to be logged)."""
+    return mediator.admin and not may_handle(replace(mediator, admin=False), ticket, offered_ids)
 
 
 def opens_at_text(registry: Registry, now: datetime) -> str | None:

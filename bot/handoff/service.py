@@ -20,7 +20,16 @@ from bot import analytics
 from bot.handoff import tickets as store
 from bot.handoff.mediators import Mediator, Registry
 from bot.handoff.messages import mediator_text, person_text
-from bot.handoff.routing import Clock, Policy, SystemClock, is_widened, opens_at_text, targets
+from bot.handoff.routing import (
+    Clock,
+    Policy,
+    SystemClock,
+    is_override,
+    is_widened,
+    may_handle,
+    opens_at_text,
+    targets,
+)
 from bot.handoff.tickets import Ticket, TicketRequest
 
 log = logging.getLogger(__name__)
@@ -216,6 +225,15 @@ class Handoff:
             ticket = store.get(conn, ticket_id)
             if ticket is None:
                 return False, None
+            offered = store.offered_to(conn, ticket_id)
+            if not may_handle(mediator, ticket, offered):
+                # Least privilege: not one of theirs; answered like an unknown number.
+                log.warning("ticket #%d refused to %s: not their region or language",
+                            ticket_id, mediator.id)  # fmt: skip
+                return False, None
+            if is_override(mediator, ticket, offered):
+                log.warning("admin override: %s takes ticket #%d outside their regions "
+                            "and languages", mediator.id, ticket_id)  # fmt: skip
             if not store.take(conn, ticket_id, mediator.id, now):
                 return False, ticket
             ticket = store.get(conn, ticket_id)

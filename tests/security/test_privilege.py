@@ -1,0 +1,100 @@
+"""Low: a mediator could list (/queue) and take (/take) requests of any region or language,
+including ones never offered to them. Now only their own, offered or widened ones; an admin
+may take any, and that is logged."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.handoff import tickets as store
+from bot.handoff.mediators import parse_registry
+from bot.handoff.relay import HandoffRuntime
+from bot.handoff.tickets import TicketRequest
+from tests.handoff.conftest import MEDIATORS_YAML, clock, engine, recorder, runtime  # noqa: F401
+
+ADMIN = """\
+  - id: nadia
+    name: Nadia
+    channel: telegram
+    address: "1009"
+    regions: [oriental]
+    languages: [fr]
+    hours: {mon-sun: "00:00-24:00"}
+    admin: true
+"""
+
+
+@pytest.fixture
+def registry():  # noqa: ANN201
+    return parse_registry(MEDIATORS_YAML + ADMIN, "mediators.yml")
+
+
+async def _open_souss_massa_arabic(runtime: HandoffRuntime) -> int:  # noqa: F811
+    # Offered to Amina only (Souss-Massa, Arabic); Youssef is Oriental, Grace has no Arabic.
+    result = runtime.handoff.open(
+        TicketRequest(
+            "p-1",
+            "request_mediator",
+            channel="telegram",
+            language="ar",
+            region="souss-massa",
+            first_name="Awa",
+        )  # fmt: skip
+    )
+    await runtime.flush()
+    return result.ticket_id
+
+
+def _state(runtime: HandoffRuntime, ticket_id: int) -> tuple[str, str | None]:  # noqa: F811
+    with runtime.handoff.engine.connect() as conn:
+        ticket = store.get(conn, ticket_id)
+    return ticket.state, ticket.mediator_id
+
+
+async def test_a_mediator_cannot_list_or_take_another_regions_request(
+    runtime: HandoffRuntime,
+    recorder,
+    registry,  # noqa: ANN001, F811
+) -> None:
+    ticket_id = await _open_souss_massa_arabic(runtime)
+    youssef = registry.get("youssef")
+    runtime.desk.handle(youssef, "/queue")
+    await runtime.flush()
+    assert not any("Awa" in text for text in recorder.to("youssef"))
+    runtime.desk.handle(youssef, f"/take {ticket_id}")
+    await runtime.flush()
+    assert _state(runtime, ticket_id) == ("queued", None)
+    assert not any("Awa" in text for text in recorder.to("youssef"))
+    # The mediator it was offered to can.
+    runtime.desk.handle(registry.get("amina"), f"/take {ticket_id}")
+    assert _state(runtime, ticket_id) == ("assigned", "amina")
+
+
+async def test_once_widened_to_everyone_anyone_on_duty_may_take_it(
+    runtime: HandoffRuntime,
+    registry,
+    clock,  # noqa: ANN001, F811
+) -> None:
+    ticket_id = await _open_souss_massa_arabic(runtime)
+    clock.advance(minutes=11)
+    await runtime.tick()
+    await runtime.tick()
+    runtime.desk.handle(registry.get("youssef"), f"/take {ticket_id}")
+    assert _state(runtime, ticket_id) == ("assigned", "youssef")
+
+
+async def test_an_admin_may_take_any_request_and_it_is_logged(
+    runtime: HandoffRuntime,
+    registry,
+    caplog,  # noqa: ANN001, F811
+) -> None:
+    ticket_id = await _open_souss_massa_arabic(runtime)
+    with caplog.at_level(logging.WARNING):
+        runtime.desk.handle(registry.get("nadia"), "/queue")
+        runtime.desk.handle(registry.get("nadia"), f"/take {ticket_id}")
+    assert _state(runtime, ticket_id) == ("assigned", "nadia")
+    overrides = [r.getMessage() for r in caplog.records if "admin override" in r.getMessage()]
+    assert any("lists tickets" in m for m in overrides)
+    assert any(f"takes ticket #{ticket_id}" in m for m in overrides)
