@@ -81,32 +81,6 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def effective_credentials(settings: Settings, source: Path) -> Path:
-    """``source``, or a copy under var/ with Rasa's REST channel removed (REST_CHANNEL off)
-    or replaced by the token-checking one (bot/channels/rest_auth.py) when a token is set."""
-    import yaml
-
-    channels = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    if "rest" not in channels:
-        return source
-    if not settings.rest_enabled:
-        del channels["rest"]
-    elif settings.rasa_api_token:
-        del channels["rest"]
-        channels = {"bot.channels.rest_auth.TokenRestInput": None, **channels}
-    else:
-        return source
-    target = settings.var_dir / "credentials.effective.yml"
-    target.write_text(
-        "# Written by bot/runner.py from "
-        + source.name
-        + " (REST_CHANNEL, RASA_API_TOKEN).\n"
-        + yaml.safe_dump(channels, sort_keys=False),
-        encoding="utf-8",
-    )
-    return target
-
-
 def secure_var_dir(var_dir: Path) -> list[str]:
     """Create ``var_dir`` 0700; tighten it and the files in it to owner-only; what was
     tightened (SQLite databases, logs and the mediators' file hold personal data)."""
@@ -131,7 +105,8 @@ def secure_var_dir(var_dir: Path) -> list[str]:
 
 def rasa_command(settings: Settings, endpoints: Path, credentials: Path) -> list[str]:
     """The Rasa server command line."""
-    # bot.rasa_server adds --auth-token inside the process: ps shows no token.
+    # bot.rasa_server switches the API by the settings and adds --auth-token inside the
+    # process: ps shows no token. The REST channel's policy is in bot/channels/rest_auth.py.
     cmd = [
         sys.executable, "-m", "bot.rasa_server", "run",
         "--model", str(settings.model_path),
@@ -218,9 +193,8 @@ class Assistant:
         if name == "actions":
             cmd = action_command(self.settings)
         else:
-            credentials = effective_credentials(self.settings, self.credentials)
             cmd = rasa_command(
-                self.settings, self.endpoints or self.settings.endpoints_file, credentials
+                self.settings, self.endpoints or self.settings.endpoints_file, self.credentials
             )
         # Own process groups: Ctrl-C reaches us once and we stop the children in order.
         self.processes[name] = subprocess.Popen(
@@ -422,6 +396,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-chat", action="store_true", help="do not open the terminal chat, just serve"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check the configuration (systemd ExecStartPre): exit 2 with the reason",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -432,6 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"Unsafe configuration, not starting: {problem}.", file=sys.stderr)
         return 2
+    if args.check:
+        print("Configuration OK.")
+        return 0
     os.umask(0o077)  # var/ and what the runner writes there: owner only
 
     assistant = Assistant(settings)

@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import Assistant, StartError, effective_credentials, main, rasa_command
+from bot.runner import Assistant, StartError, main, rasa_command
 from bot.settings import ROOT, Settings, deployment_problem, load_settings
 
 TOKEN = "t" * 40
+
+
+class _Any:
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+ANY_REASON = _Any()
 PROD = {
     "PROFILE": "prod",
     "DATABASE_URL": "postgresql://prim:db-secret-pw@db:5432/prim",
@@ -58,11 +66,25 @@ def test_non_loopback_host_without_token_is_refused(monkeypatch, capsys, tmp_pat
     ],
 )
 def test_unsafe_production_configurations_are_refused(
-    monkeypatch, capsys, tmp_path, env: dict[str, str], says: str  # noqa: ANN001
+    monkeypatch,
+    capsys,
+    tmp_path,
+    env: dict[str, str],
+    says: str,  # noqa: ANN001
 ) -> None:
     """High/low: prod REST without authentication, short secrets, no PUBLIC_BASE_URL."""
     err = _main_with(monkeypatch, capsys, tmp_path, **{**PROD, **env})
     assert says in err, err
+
+
+def test_systemd_can_check_the_configuration_first(monkeypatch, capsys, tmp_path) -> None:  # noqa: ANN001
+    """`python -m bot.runner --check` (ExecStartPre) refuses the same configurations."""
+    err = _main_with(monkeypatch, capsys, tmp_path, HOST="0.0.0.0")
+    assert "RASA_API_TOKEN" in err
+    for name, value in PROD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    assert main(["--check"]) == 0
 
 
 def test_a_safe_production_configuration_passes() -> None:
@@ -73,19 +95,37 @@ def test_a_safe_production_configuration_passes() -> None:
     assert deployment_problem(on) is None
 
 
-def test_api_and_rest_channel_are_off_in_prod_unless_enabled(tmp_path: Path) -> None:
+def test_api_and_rest_channel_are_off_in_prod_unless_enabled() -> None:
     """High: Rasa's REST channel (sender chosen by the caller) and HTTP API ran in prod."""
-    prod = replace(load_settings(environ=PROD, env_file=None), var_dir=tmp_path)
-    cmd = rasa_command(prod, ROOT / "endpoints.prod.yml", ROOT / "credentials.yml")
-    assert "--enable-api" not in cmd
-    credentials = effective_credentials(prod, ROOT / "credentials.yml").read_text()
-    assert "rest:" not in credentials and "WhatsAppInput" in credentials
-    dev = replace(load_settings(environ={}, env_file=None), var_dir=tmp_path)
-    assert "--enable-api" in rasa_command(dev, ROOT / "endpoints.yml", ROOT / "credentials.yml")
-    assert effective_credentials(dev, ROOT / "credentials.yml") == ROOT / "credentials.yml"
-    # With a token, the REST channel is the one that checks it.
-    guarded = replace(dev, rasa_api_token=TOKEN)
-    assert "TokenRestInput" in effective_credentials(guarded, ROOT / "credentials.yml").read_text()
+    from http import HTTPStatus
+
+    from bot.channels.rest_auth import refusal
+    from bot.rasa_server import rasa_argv
+
+    prod = load_settings(environ=PROD, env_file=None)
+    assert not prod.api_enabled and not prod.rest_enabled
+    # Even a systemd unit that still says --enable-api / --auth-token gets neither.
+    argv = ["x", "run", "--enable-api", "--auth-token", "old", "--port", "5006"]
+    assert rasa_argv(argv, prod.api_enabled, TOKEN) == ["x", "run", "--port", "5006"]
+    assert refusal(prod.rest_enabled, "", None, None) == (HTTPStatus.NOT_FOUND, ANY_REASON)
+    # credentials.yml registers our REST channel, not Rasa's open one.
+    credentials = (ROOT / "credentials.yml").read_text(encoding="utf-8")
+    assert "bot.channels.rest_auth.TokenRestInput:" in credentials
+    assert "\nrest:" not in credentials
+    # Enabled in prod: only with the token, which the REST channel then requires.
+    on = load_settings(environ={**PROD, "REST_CHANNEL": "on", "RASA_API": "on",
+                                "RASA_API_TOKEN": TOKEN}, env_file=None)  # fmt: skip
+    assert on.api_enabled and on.rest_enabled
+    assert rasa_argv(["x", "run"], on.api_enabled, TOKEN)[-3:] == [
+        "--enable-api", "--auth-token", TOKEN,
+    ]  # fmt: skip
+    assert refusal(True, TOKEN, None, None)[0] == HTTPStatus.UNAUTHORIZED  # type: ignore[index]
+    assert refusal(True, TOKEN, "Bearer wrong", None)[0] == HTTPStatus.UNAUTHORIZED  # type: ignore[index]
+    assert refusal(True, TOKEN, f"Bearer {TOKEN}", None) is None
+    assert refusal(True, TOKEN, None, TOKEN) is None
+    # The dev profile on loopback: both on, no token needed.
+    dev = load_settings(environ={}, env_file=None)
+    assert dev.api_enabled and dev.rest_enabled and refusal(True, "", None, None) is None
 
 
 def test_api_token_is_not_on_the_command_line(tmp_path: Path) -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811, ANN001 (pytest fixtures imported from tests/handoff/conftest.py)
 """Low: a mediator could list (/queue) and take (/take) requests of any region or language,
 including ones never offered to them. Now only their own, offered or widened ones; an admin
 may take any, and that is logged."""
@@ -31,7 +32,7 @@ def registry():  # noqa: ANN201
     return parse_registry(MEDIATORS_YAML + ADMIN, "mediators.yml")
 
 
-async def _open_souss_massa_arabic(runtime: HandoffRuntime) -> int:  # noqa: F811
+async def _open_souss_massa_arabic(runtime: HandoffRuntime) -> int:
     # Offered to Amina only (Souss-Massa, Arabic); Youssef is Oriental, Grace has no Arabic.
     result = runtime.handoff.open(
         TicketRequest(
@@ -47,7 +48,7 @@ async def _open_souss_massa_arabic(runtime: HandoffRuntime) -> int:  # noqa: F81
     return result.ticket_id
 
 
-def _state(runtime: HandoffRuntime, ticket_id: int) -> tuple[str, str | None]:  # noqa: F811
+def _state(runtime: HandoffRuntime, ticket_id: int) -> tuple[str, str | None]:
     with runtime.handoff.engine.connect() as conn:
         ticket = store.get(conn, ticket_id)
     return ticket.state, ticket.mediator_id
@@ -56,7 +57,7 @@ def _state(runtime: HandoffRuntime, ticket_id: int) -> tuple[str, str | None]:  
 async def test_a_mediator_cannot_list_or_take_another_regions_request(
     runtime: HandoffRuntime,
     recorder,
-    registry,  # noqa: ANN001, F811
+    registry,
 ) -> None:
     ticket_id = await _open_souss_massa_arabic(runtime)
     youssef = registry.get("youssef")
@@ -75,7 +76,7 @@ async def test_a_mediator_cannot_list_or_take_another_regions_request(
 async def test_once_widened_to_everyone_anyone_on_duty_may_take_it(
     runtime: HandoffRuntime,
     registry,
-    clock,  # noqa: ANN001, F811
+    clock,
 ) -> None:
     ticket_id = await _open_souss_massa_arabic(runtime)
     clock.advance(minutes=11)
@@ -88,7 +89,7 @@ async def test_once_widened_to_everyone_anyone_on_duty_may_take_it(
 async def test_an_admin_may_take_any_request_and_it_is_logged(
     runtime: HandoffRuntime,
     registry,
-    caplog,  # noqa: ANN001, F811
+    caplog,
 ) -> None:
     ticket_id = await _open_souss_massa_arabic(runtime)
     with caplog.at_level(logging.WARNING):
