@@ -31,6 +31,38 @@ log = logging.getLogger(__name__)
 # Constant per-turn work of stock Rasa done once (bot/channels/rasa_patches.py).
 rasa_patches.install()
 
+# Rasa's Sanic app (with or without its HTTP API).
+RASA_APPS = ("rasa_server", "rasa_core_no_api")
+# Body limits per webhook path, applied once the route is known and before Sanic reads the
+# body (the runner sets Sanic's own limit, SANIC_REQUEST_MAX_SIZE, for every route).
+_BODY_LIMITS: dict[str, int] = {}
+_limited_apps: set[str] = set()
+
+
+def limit_body(path: str, max_bytes: int) -> None:
+    """Refuse (413) a request to ``path`` announcing more than ``max_bytes``, unread."""
+    _BODY_LIMITS[path] = max_bytes
+    from sanic import Sanic
+    from sanic.exceptions import SanicException
+
+    for name in RASA_APPS:
+        if name in _limited_apps:
+            continue
+        try:
+            app = Sanic.get_app(name)
+        except SanicException:  # noqa: S112 (no such app in this process: tests, tools)
+            continue
+
+        async def _limit(request: Request, **_context: Any) -> None:
+            limit = _BODY_LIMITS.get(request.path)
+            stream = getattr(request, "stream", None)
+            if limit is not None and stream is not None:
+                stream.request_max_size = min(limit, stream.request_max_size)
+
+        app.signal("http.routing.after")(_limit)
+        _limited_apps.add(name)
+
+
 # How long a stopping server waits for queued messages to be answered.
 DRAIN_TIMEOUT_S = 20.0
 # A channel whose start failed (database not reachable yet, a migration racing with another

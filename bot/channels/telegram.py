@@ -27,7 +27,13 @@ from bot.channels.base import IncomingMessage, clean_text, truncate_input, typed
 from bot.channels.interceptors import default_interceptors
 from bot.channels.outbound import build_delivery, register
 from bot.channels.pipeline import Pipeline
-from bot.channels.rasa_common import DeliveryOutput, PlatformInput, accepted, rasa_dispatch
+from bot.channels.rasa_common import (
+    DeliveryOutput,
+    PlatformInput,
+    accepted,
+    limit_body,
+    rasa_dispatch,
+)
 from bot.channels.store import ChannelStore
 from bot.channels.telegram_api import TelegramDelivery, payload_for_callback
 from bot.pseudonyms import pseudonym
@@ -192,6 +198,7 @@ class TelegramInput(PlatformInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = self.start_blueprint("telegram_webhook", on_new_message)
+        limit_body(f"/webhooks/{self.name()}/webhook", MAX_BODY_BYTES)
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

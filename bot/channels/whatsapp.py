@@ -26,7 +26,13 @@ from bot.channels.base import IncomingMessage, clean_text, truncate_input, typed
 from bot.channels.interceptors import default_interceptors
 from bot.channels.outbound import build_delivery, register
 from bot.channels.pipeline import Pipeline
-from bot.channels.rasa_common import DeliveryOutput, PlatformInput, accepted, rasa_dispatch
+from bot.channels.rasa_common import (
+    DeliveryOutput,
+    PlatformInput,
+    accepted,
+    limit_body,
+    rasa_dispatch,
+)
 from bot.channels.store import ChannelStore
 from bot.pseudonyms import pseudonym
 from bot.settings import Settings
@@ -185,6 +191,7 @@ class WhatsAppInput(PlatformInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = self.start_blueprint("whatsapp_webhook", on_new_message)
+        limit_body(f"/webhooks/{CHANNEL}/webhook", MAX_BODY_BYTES)
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

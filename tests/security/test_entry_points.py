@@ -129,3 +129,16 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(secured: Secured) ->
         # Refused at once from the announced length: no 50 MB is awaited.
         answer = sock.recv(200)
     assert answer.startswith(b"HTTP/1.1 413"), answer
+
+
+def test_a_webhook_body_over_its_own_limit_is_refused_unread(secured: Secured) -> None:
+    """Low: the 64/256 KB checks ran only after the whole body was read."""
+    parts = urlsplit(secured.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /webhooks/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 200000\r\n\r\nBody=x"
+        )
+        answer = sock.recv(200)  # 413 (64 KB for WhatsApp), not waiting for 200 KB
+    assert answer.startswith(b"HTTP/1.1 413"), answer
