@@ -50,7 +50,10 @@ def _settings(var_dir: Path, fakes: tuple[TwilioFake, TwoBotsTelegramFake], medi
         mediator_telegram_webhook_secret=MEDIATOR_SECRET,
         mediators_file=mediators,
     )
-    return replace(settings, profile="prod", database_url=database_url, redis_url=redis_url)
+    # rasa_api: these tests read trackers through Rasa's HTTP API, off by default in prod.
+    return replace(
+        settings, profile="prod", database_url=database_url, redis_url=redis_url, rasa_api="on"
+    )
 
 
 @pytest.fixture
