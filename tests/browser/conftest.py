@@ -8,6 +8,7 @@ without selenium, the browser tests are skipped with the reason (``-ra`` prints 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,18 @@ class RunningPlayground:
     assistant: Assistant
     settings: Settings
     log_path: Path
+    _http: requests.Session | None = None
+
+    @property
+    def http(self) -> requests.Session:
+        """HTTP calls as the page's script makes them: with the page's token."""
+        if self._http is None:
+            page = requests.get(self.page_url, timeout=10)
+            found = re.search(r'name="playground-token" content="([^"]+)"', page.text)
+            assert found, "the playground page carries no token"
+            self._http = requests.Session()
+            self._http.headers["X-Playground-Token"] = found.group(1)
+        return self._http
 
     @property
     def page_url(self) -> str:
@@ -88,17 +101,18 @@ class ApiPerson:
 
     def __init__(self, running: RunningPlayground, mode: str = "whatsapp", **body: Any) -> None:
         self.api = running.api
-        resp = requests.post(f"{self.api}/sessions", json={"mode": mode, **body}, timeout=10)
+        self.http = running.http
+        resp = self.http.post(f"{self.api}/sessions", json={"mode": mode, **body}, timeout=10)
         assert resp.status_code == 201, resp.text
         self.session = resp.json()["session"]
         self.cursor = 0
         self.seen: list[dict[str, Any]] = []
 
     def send(self, **body: Any) -> requests.Response:
-        return requests.post(f"{self.api}/sessions/{self.session}/messages", json=body, timeout=10)
+        return self.http.post(f"{self.api}/sessions/{self.session}/messages", json=body, timeout=10)
 
     def poll(self, wait: float = 0) -> list[dict[str, Any]]:
-        resp = requests.get(
+        resp = self.http.get(
             f"{self.api}/sessions/{self.session}/messages",
             params={"after": self.cursor, "wait": wait},
             timeout=wait + 10,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 
 from bot.channels.base import WHATSAPP_MAX_UNITS, utf16_units
 from tests.browser.conftest import ApiPerson, RunningPlayground
@@ -15,16 +14,17 @@ pytestmark = pytest.mark.e2e
 
 
 def test_page_and_files_are_served_with_a_strict_policy(playground: RunningPlayground) -> None:
-    page = requests.get(playground.page_url, timeout=10)
+    http = playground.http
+    page = playground.http.get(playground.page_url, timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Frame-Options"] == "DENY"
     assert "/webhooks/playground/static/app.js" in page.text
-    script = requests.get(f"{playground.page_url}static/app.js", timeout=10)
+    script = playground.http.get(f"{playground.page_url}static/app.js", timeout=10)
     assert script.status_code == 200 and "javascript" in script.headers["Content-Type"]
     for name in ("secret.txt", "..%2F..%2Fcredentials.yml", "index.html"):
-        assert requests.get(f"{playground.page_url}static/{name}", timeout=10).status_code == 404
-    config = requests.get(f"{playground.api}/config", timeout=10).json()
+        assert http.get(f"{playground.page_url}static/{name}", timeout=10).status_code == 404
+    config = playground.http.get(f"{playground.api}/config", timeout=10).json()
     assert config["modes"] == ["whatsapp", "telegram"]
 
 
@@ -73,27 +73,27 @@ def test_retried_message_is_processed_once(playground: RunningPlayground) -> Non
 
 
 def test_bad_requests_get_clear_errors_and_never_a_500(playground: RunningPlayground) -> None:
-    api = playground.api
+    api, http = playground.api, playground.http
     person = ApiPerson(playground, "whatsapp")
     url = f"{api}/sessions/{person.session}/messages"
     cases = [
         (
-            requests.post(
+            playground.http.post(
                 url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10
             ),
             400,
             "not UTF-8 JSON",
         ),  # fmt: skip
-        (requests.post(url, data=b"text=hi", timeout=10), 415, "send JSON"),
-        (requests.post(url, json=[1, 2], timeout=10), 400, "JSON object"),
-        (requests.post(url, json={"kind": "fax"}, timeout=10), 400, "unknown kind"),
+        (playground.http.post(url, data=b"text=hi", timeout=10), 415, "send JSON"),
+        (playground.http.post(url, json=[1, 2], timeout=10), 400, "JSON object"),
+        (playground.http.post(url, json={"kind": "fax"}, timeout=10), 400, "unknown kind"),
         (
-            requests.post(url, json={"kind": "callback", "data": "/x"}, timeout=10),
+            playground.http.post(url, json={"kind": "callback", "data": "/x"}, timeout=10),
             400,
             "type the number",
         ),  # fmt: skip
         (
-            requests.post(
+            playground.http.post(
                 url,
                 data=json.dumps({"text": "x" * 70_000}),
                 headers={"Content-Type": "application/json"},
@@ -103,15 +103,15 @@ def test_bad_requests_get_clear_errors_and_never_a_500(playground: RunningPlaygr
             "too large",
         ),  # fmt: skip
         (
-            requests.post(
+            playground.http.post(
                 f"{api}/sessions/unknown-session-000000/messages", json={"text": "a"}, timeout=10
             ),
             404,
             "no such session",
         ),  # fmt: skip
-        (requests.get(url, params={"after": "x"}, timeout=10), 400, "'after'"),
-        (requests.post(f"{api}/sessions", json={"mode": "sms"}, timeout=10), 400, "unknown mode"),
-        (requests.post(f"{api}/desk/messages", json={"text": ""}, timeout=10), 400, "required"),
+        (playground.http.get(url, params={"after": "x"}, timeout=10), 400, "'after'"),
+        (http.post(f"{api}/sessions", json={"mode": "sms"}, timeout=10), 400, "unknown mode"),
+        (http.post(f"{api}/desk/messages", json={"text": ""}, timeout=10), 400, "required"),
     ]
     for resp, status, message in cases:
         assert resp.status_code == status, (resp.status_code, resp.text)
@@ -125,7 +125,7 @@ def test_only_this_machine_may_use_it(playground: RunningPlayground) -> None:
         {"X-Forwarded-For": "203.0.113.7"},  # relayed by a proxy
         {"Origin": "https://evil.example"},  # another site driving the browser
     ):
-        resp = requests.get(config, headers=headers, timeout=10)
+        resp = playground.http.get(config, headers=headers, timeout=10)
         assert resp.status_code == 403, headers
         assert resp.json()["error"]
     assert "playground" in playground.log() and "refused" in playground.log()
