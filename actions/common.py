@@ -41,6 +41,14 @@ def channel_of(tracker: Tracker) -> str | None:
     return tracker.get_latest_input_channel()
 
 
+def end_question() -> list[dict[str, Any]]:
+    """Events that end the form's "where?" (a no-op when it is not active): the person
+    moved on, and asking again after this answer would repeat the question."""
+    from rasa_sdk.events import ActiveLoop, SlotSet
+
+    return [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
 def as_int(value: Any, default: int = 0) -> int:
     """A slot number as int (float slots come back as 1.0)."""
     try:

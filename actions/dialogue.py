@@ -9,7 +9,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import user_intents
+from actions.common import end_question, user_intents
 from bot.orientation import should_hand_off
 
 
@@ -23,9 +23,9 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if should_hand_off(user_intents(tracker)):
-            return [FollowupAction("action_handoff")]
+            return [*end_question(), FollowupAction("action_handoff")]
         dispatcher.utter_message(response="utter_default")
-        return []
+        return end_question()
 
 
 class ActionChangeLanguage(Action):

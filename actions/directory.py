@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import as_int, channel_of, directory_store, reply_language
+from actions.common import as_int, channel_of, directory_store, end_question, reply_language
 from actions.privacy import record_answer
 from bot.orientation import Answer, answer_emergency, answer_topic
 
@@ -79,4 +79,4 @@ class ActionEmergency(Action):
         )
         dispatcher.utter_message(response=answer.response, **answer.variables)
         record_answer(tracker, answer.response, "emergency")
-        return []
+        return end_question()

@@ -8,10 +8,18 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import channel_of, database, directory_store, reply_language, user_intents
+from actions.common import (
+    channel_of,
+    database,
+    directory_store,
+    end_question,
+    reply_language,
+    user_intents,
+)
 from bot.handoff.relay import HandoffRuntime, runtime_for
 from bot.handoff.tickets import CONTEXT_MESSAGES, TicketRequest
 from bot.settings import load_settings
@@ -106,6 +114,13 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if tracker.get_slot("privacy_notice_due"):
+            # Mediators read what the person writes: they see the notice first, and the
+            # hand-off follows their answer (actions/privacy.py).
+            from actions.privacy import show_notice
+
+            return [SlotSet("handoff_after_notice", True), *end_question(),
+                    *show_notice(dispatcher)]  # fmt: skip
         reason = handoff_reason(tracker)
         try:
             declined = await asyncio.to_thread(_declined, tracker)
@@ -145,4 +160,4 @@ class ActionHandoff(Action):
             )
         else:
             dispatcher.utter_message(response="utter_handoff_requested")
-        return []
+        return end_question()

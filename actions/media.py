@@ -12,10 +12,11 @@ import math
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import channel_of, directory_store, reply_language
+from actions.common import channel_of, directory_store, end_question, reply_language
 from bot.orientation import answer_location
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class ActionMedia(Action):
             dispatcher.utter_message(response="utter_voice_note")
         else:
             dispatcher.utter_message(response="utter_media_received")
-        return []
+        return end_question()
 
 
 class ActionAnswerLocation(Action):
@@ -81,4 +82,26 @@ class ActionAnswerLocation(Action):
         dispatcher.utter_message(response=answer.response, **answer.variables)
         if answer.offer_mediator:
             dispatcher.utter_message(response="utter_offer_mediator")
-        return []
+        return _place_known(tracker, latitude, longitude)
+
+
+def _place_known(tracker: Tracker, latitude: float, longitude: float) -> list[dict[str, Any]]:
+    """The location answers "where?": the form stops asking, and the nearest town (if the
+    person is in the regions) is the conversation's place from now on."""
+    events: list[dict[str, Any]] = []
+    try:
+        town = directory_store().current().places.nearest(latitude, longitude)
+    except Exception:  # noqa: BLE001 (the answer is sent; the place is a convenience)
+        town = None
+    if town is not None and town.geo is not None and _km(town.geo, latitude, longitude) < 60:
+        events.append(SlotSet("city", town.id))
+    # Always (a no-op outside the form): the rules then read the same whatever was active.
+    return [*events, *end_question()]
+
+
+def _km(geo: Any, latitude: float, longitude: float) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (geo.lat, geo.lon, latitude, longitude))
+    a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
+        (lon2 - lon1) / 2
+    ) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))

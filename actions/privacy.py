@@ -21,6 +21,7 @@ from actions.common import (
     channel_of,
     database,
     directory_store,
+    end_question,
     privacy_key,
     reply_language,
     tracker_database,
@@ -101,7 +102,8 @@ class ActionSessionStart(Action):
             events += [
                 SlotSet(name, value)
                 for name, value in tracker.slots.items()
-                if name not in ("consent", "privacy_notice_due", "requested_slot")
+                if name
+                not in ("consent", "privacy_notice_due", "requested_slot", "handoff_after_notice")
                 and value is not None
             ]
         try:
@@ -134,11 +136,45 @@ class ActionPrivacyNotice(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(
-            response="utter_privacy_notice", days=load_settings().retention_days
-        )
-        # The notice ends the turn whatever the rules say: waiting for the answer.
-        return [SlotSet("privacy_notice_due", False), FollowupAction("action_listen")]
+        if notice_waits(turn_responses(tracker)):
+            # Already a numbered menu in this turn: a second one would make "1" mean the
+            # notice's "I agree" to a person who meant the first menu. Next turn, then.
+            return [FollowupAction("action_listen")]
+        return show_notice(dispatcher)
+
+
+def show_notice(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """The notice, which ends the turn whatever the rules say: waiting for the answer."""
+    dispatcher.utter_message(response="utter_privacy_notice", days=load_settings().retention_days)
+    return [SlotSet("privacy_notice_due", False), FollowupAction("action_listen")]
+
+
+def turn_responses(tracker: Tracker) -> list[dict[str, Any]]:
+    """The bot messages already sent in this turn (since the person's last message)."""
+    sent: list[dict[str, Any]] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            sent.append(event)
+    return sent[::-1]
+
+
+def notice_waits(sent: list[dict[str, Any]]) -> bool:
+    """True when this turn already carried buttons (one numbered menu per turn)."""
+    return any((message.get("data") or {}).get("buttons") for message in sent)
+
+
+async def _handoff_after_notice(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> list[EventType]:
+    """The hand-off asked before the notice was answered: now that the person decided."""
+    if not tracker.get_slot("handoff_after_notice"):
+        return []
+    from actions.handoff import ActionHandoff
+
+    return [SlotSet("handoff_after_notice", False),
+            *await ActionHandoff().run(dispatcher, tracker, domain)]  # fmt: skip
 
 
 class ActionPrivacyAccept(Action):
@@ -153,6 +189,9 @@ class ActionPrivacyAccept(Action):
         privacy.record_consent(database(), tracker.sender_id, privacy.ACCEPTED)
         events = [SlotSet("consent", privacy.ACCEPTED), SlotSet("privacy_notice_due", False)]
         record_event(tracker, "consent", outcome=privacy.ACCEPTED)
+        if tracker.get_slot("handoff_after_notice"):
+            # Their next message goes to a mediator: no question of ours in between.
+            return events + await _handoff_after_notice(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_ask_sex")
         return events
 
@@ -173,7 +212,11 @@ class ActionPrivacyDecline(Action):
         )
         _erase_again_later()
         dispatcher.utter_message(response="utter_privacy_declined")
-        return [SlotSet("consent", privacy.DECLINED), SlotSet("privacy_notice_due", False)]
+        return [
+            SlotSet("consent", privacy.DECLINED),
+            SlotSet("privacy_notice_due", False),
+            *await _handoff_after_notice(dispatcher, tracker, domain),
+        ]
 
 
 class ActionDeleteData(Action):
@@ -193,7 +236,7 @@ class ActionDeleteData(Action):
         _erase_again_later()
         dispatcher.utter_message(response="utter_data_deleted")
         # Nothing about them remains: the next message starts over (notice included).
-        return [SlotSet("consent", None), SlotSet("privacy_notice_due", False)]
+        return [SlotSet("consent", None), SlotSet("privacy_notice_due", False), *end_question()]
 
 
 class ActionInformSex(Action):

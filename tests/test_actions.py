@@ -15,6 +15,11 @@ from actions.language import ValidateSlotMappings
 
 DOMAIN: dict[str, Any] = {"slots": {}, "forms": {}}
 
+END_QUESTION = [
+    {"event": "active_loop", "timestamp": None, "name": None},
+    {"event": "slot", "timestamp": None, "name": "requested_slot", "value": None},
+]
+
 
 def tracker(
     slots: dict[str, Any] | None = None,
@@ -90,7 +95,7 @@ async def test_first_misunderstanding_asks_to_rephrase() -> None:
         ActionFallback(), tracker(intent="nlu_fallback", past_intents=["greet"])
     )
     assert [m["response"] for m in messages] == ["utter_default"]
-    assert events == []
+    assert events == END_QUESTION  # the form's "where?" is over (issue 15)
 
 
 async def test_second_misunderstanding_in_a_row_hands_off() -> None:
@@ -98,7 +103,8 @@ async def test_second_misunderstanding_in_a_row_hands_off() -> None:
         ActionFallback(), tracker(intent="nlu_fallback", past_intents=["greet", "nlu_fallback"])
     )
     assert messages == []
-    assert events == [{"event": "followup", "timestamp": None, "name": "action_handoff"}]
+    assert events == [*END_QUESTION,
+                      {"event": "followup", "timestamp": None, "name": "action_handoff"}]
 
 
 async def test_handoff_tells_the_person() -> None:

@@ -98,7 +98,8 @@ async def test_delete_erases_and_confirms(db) -> None:
     assert responses == ["utter_data_deleted"]
     assert privacy.consent_of(db, "wa-p1") is None
     assert stored(db)[0]["person_key"] is None and stored(db)[0]["topic"] == "work"
-    assert slots_of(events) == {"consent": None, "privacy_notice_due": False}
+    assert slots_of(events) == {"consent": None, "privacy_notice_due": False,
+                                "requested_slot": None}
 
 
 async def test_delete_confirmation_still_reaches_the_person(db) -> None:
