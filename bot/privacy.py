@@ -54,6 +54,8 @@ DECISIONS = (ACCEPTED, DECLINED)
 DECLINED_RETENTION = timedelta(hours=24)
 # Events written by Rasa at the end of the turn that asked for erasure come within seconds.
 ERASURE_MARGIN = timedelta(minutes=2)
+# A request this old has seen its turn written by Rasa (the turn takes well under a second).
+FINAL_AFTER = timedelta(seconds=20)
 
 consents = Table(
     "consents",
@@ -366,13 +368,18 @@ def forget_declined(engine: Engine, tracker: Engine | None, pseudonym: str, key:
     return outcome
 
 
-def complete_erasures(engine: Engine, tracker: Engine | None, *, final: bool = False) -> Outcome:
+def complete_erasures(
+    engine: Engine, tracker: Engine | None, *, final: bool = False, now: datetime | None = None
+) -> Outcome:
     """Run pending erasure requests again on the tracker store; ``final`` closes them.
 
     Requests older than :data:`ERASURE_MARGIN` are always closed: Rasa wrote long ago.
+    ``final`` closes only requests at least :data:`FINAL_AFTER` old: one person's last
+    run (30 s after their request) must not close another's made a moment ago, before
+    Rasa's end-of-turn write, which then outlived the erasure (found by the simulator).
     """
     outcome = Outcome()
-    now = utcnow()
+    now = now or utcnow()
     with engine.connect() as connection:
         pending = connection.execute(select(erasure_requests)).mappings().all()
     for request in pending:
@@ -390,7 +397,7 @@ def complete_erasures(engine: Engine, tracker: Engine | None, *, final: bool = F
                         connection, request["pseudonym"], request["requested_at"]
                     ),
                 )
-        if final or now >= cut:
+        if now >= cut or (final and now - request["requested_at"] >= FINAL_AFTER):
             with engine.begin() as connection:
                 connection.execute(
                     delete(erasure_requests).where(erasure_requests.c.id == request["id"])
