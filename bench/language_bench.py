@@ -1,7 +1,8 @@
 """Benchmark language detectors on bench/data/language_eval.tsv (issue 4).
 
 Compares ours (bot.language.detect), plain langdetect (seeded) and lingua restricted to
-French/English/Spanish/Arabic. Each detector runs in its own subprocess so that memory
+French/English/Spanish/Arabic, on our set and on public two-word items
+(bench/data/public_short/, issue 15). Each detector runs in its own subprocess so that memory
 numbers are not polluted by the others (ours loads langdetect's profiles lazily too).
 
 Usage: python bench/language_bench.py
@@ -23,6 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_FILE = ROOT / "bench" / "data" / "language_eval.tsv"
+# Public short texts, not written by us (bench/data/public_short/README.md): measured, never
+# trained or tuned on.
+PUBLIC_FILE = ROOT / "bench" / "data" / "public_short" / "two_words.tsv"
+PUBLIC_CODES = ("fr", "en", "es")
 RESULTS_FILE = ROOT / "bench" / "results" / "language.json"
 CODES = ("fr", "en", "es", "ar", "ary-Latn", "zgh", "und")
 DETECTORS = ("ours", "langdetect", "lingua")
@@ -121,6 +126,29 @@ FACTORIES: dict[str, Callable[[], Callable[[str], str]]] = {
     "langdetect": _make_langdetect,
     "lingua": _make_lingua,
 }
+
+
+def run_public(name: str) -> dict:
+    """Accuracy of one detector on the public two-word items, per language."""
+    rows = load_eval(PUBLIC_FILE)
+    detect = FACTORIES[name]()
+    per_code = {}
+    for code in PUBLIC_CODES:
+        texts = [text for text, gold in rows if gold == code]
+        correct = sum(detect(text) == code for text in texts)
+        per_code[code] = {"n": len(texts), "correct": correct,
+                          "accuracy": round(correct / len(texts), 4) if texts else 0.0}
+    return {"name": name, "per_code": per_code}
+
+
+def public_table(results: list[dict]) -> str:
+    """Accuracy per language on the public two-word items, best peer marked."""
+    head = ["detector", *PUBLIC_CODES]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for res in results:
+        cells = [res["name"], *(f"{res['per_code'][c]['accuracy']:.3f}" for c in PUBLIC_CODES)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def run_worker(name: str) -> dict:
@@ -276,12 +304,27 @@ def main() -> int:
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         if sys.argv[2] == "ours-cv":
             print(json.dumps(cross_validate_training()))
+        elif sys.argv[2].startswith("public-"):
+            print(json.dumps(run_public(sys.argv[2].removeprefix("public-"))))
         else:
             print(json.dumps(run_worker(sys.argv[2]), ensure_ascii=False))
         return 0
     rows = load_eval()
     results = [_run_in_subprocess(name) for name in DETECTORS]
     training_cv = _run_in_subprocess("ours-cv")
+    public = [_run_in_subprocess(f"public-{name}") for name in DETECTORS]
+    public = [r for r in public if "per_code" in r]
+    peers = [r for r in public if r["name"] != "ours"]
+    ours = next((r for r in public if r["name"] == "ours"), None)
+    vs_best_peer = {
+        code: {
+            "ours": ours["per_code"][code]["accuracy"],
+            "best_peer": max(r["per_code"][code]["accuracy"] for r in peers),
+            "at_least_best_peer": ours["per_code"][code]["accuracy"]
+            >= max(r["per_code"][code]["accuracy"] for r in peers),
+        }
+        for code in PUBLIC_CODES
+    } if ours and peers else {}  # fmt: skip
     counts = {code: sum(gold == code for _, gold in rows) for code in CODES}
     short = sum(len(text.split()) <= 3 for text, _ in rows)
     payload = {
@@ -303,6 +346,14 @@ def main() -> int:
         "results": results,
         "ours_training_cross_validation": training_cv,
         "summary_table": markdown_table(results),
+        "public_two_words": {
+            "eval_file": str(PUBLIC_FILE.relative_to(ROOT)),
+            "source": "bench/data/public_short/README.md (Django, Sphinx, django-allauth "
+            "message catalogues; evaluation only)",
+            "results": public,
+            "ours_vs_best_peer": vs_best_peer,
+            "table": public_table(public),
+        },
     }
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", "utf-8")
@@ -312,6 +363,7 @@ def main() -> int:
             f"\nours, {training_cv['folds']}-fold CV on its training file (fr/en/es/ary-Latn, "
             f"n={training_cv['n']}): {training_cv['accuracy']:.3f} {training_cv['per_code']}"
         )
+    print(f"\npublic two-word items ({PUBLIC_FILE.relative_to(ROOT)}):\n{public_table(public)}")
     print(f"\n{len(rows)} messages ({short} of one to three words); wrote {RESULTS_FILE}")
     return 0
 

@@ -20,8 +20,9 @@ How it works, cheapest first:
    whole words, trained on ``bot/language_data/training.tsv`` plus the lexicons of
    ``bot/language_data/lexicon.yml`` (loaded lazily, once), with a boost for Arabizi
    digits (3, 7, 9, 2, 5 inside words: "3afak", "ch7al", "9rib");
-3. only when that model hesitates between French, English and Spanish, ``langdetect``
-   (seeded, restricted to fr/en/es through its prior map, text capped) is blended in.
+3. when that model does not say Darija, lingua (restricted to French, English and
+   Spanish, high-accuracy mode, loaded on first use) chooses among those three: on public
+   two-word items it is far better than our small model (bench/language_bench.py).
 
 Conversation language (:func:`next_language`) is sticky: short or neutral messages never
 flip it. Tifinagh writers are answered in the current language, or in French when the
@@ -67,6 +68,11 @@ LANGDETECT_LANGS = ("fr", "en", "es")
 # 5% of messages go to langdetect, which fixes a few ambiguous fr/en/es cases.
 LANGDETECT_MARGIN = 8.0
 LANGDETECT_WEIGHT = 1.0
+# French, English or Spanish: decided by lingua (restricted to those three) once our model
+# has ruled out Darija. Its models take about 115 MB of memory, loaded on first use.
+LINGUA_LANGS = ("fr", "en", "es")
+_LINGUA_CODES = {"FR": "fr", "EN": "en", "ES": "es"}
+OURS_WEIGHT = 0.25
 
 # Sticky-language thresholds: a message must be this clear to switch languages.
 SWITCH_MIN_CONFIDENCE = 0.80
@@ -308,6 +314,28 @@ def _langdetect_probs(text: str) -> dict[str, float] | None:
     return {c: p / total for c, p in restricted.items()}
 
 
+@lru_cache(maxsize=1)
+def _lingua_detector() -> Any:
+    """lingua restricted to French, English and Spanish (high accuracy), built once."""
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(
+        Language.FRENCH, Language.ENGLISH, Language.SPANISH
+    ).build()
+
+
+def _lingua_probs(text: str) -> dict[str, float] | None:
+    """lingua's confidence for fr/en/es, or None when it cannot tell (or is missing)."""
+    try:
+        values = _lingua_detector().compute_language_confidence_values(text)
+    except Exception:  # noqa: BLE001 - detection must never fail a message
+        return None
+    probs = {_LINGUA_CODES.get(v.language.iso_code_639_1.name, ""): v.value for v in values}
+    restricted = {c: probs.get(c, 0.0) for c in LINGUA_LANGS}
+    total = sum(restricted.values())
+    return {c: p / total for c, p in restricted.items()} if total > 0 else None
+
+
 # --------------------------------------------------------------------------- detect
 
 
@@ -334,24 +362,25 @@ def _detect_latin(raw: str, tokens: list[str], res: _Resources) -> Detection:
     scores["fr"] += _ACCENT_BOOST * min(fr_accents, 3)
     scores["es"] += _ACCENT_BOOST * min(es_accents, 3)
 
-    ranked = sorted(scores, key=scores.__getitem__, reverse=True)
-    best, second = ranked[0], ranked[1]
-    margin = scores[best] - scores[second]
-    if (
-        margin < LANGDETECT_MARGIN
-        and best != "ary-Latn"
-        and second != "ary-Latn"
-        and sum(len(t) for t in tokens) >= 3
-    ):
-        ld = _langdetect_probs(" ".join(tokens))
-        if ld is not None:
-            for c, p in ld.items():
-                scores[c] += LANGDETECT_WEIGHT * math.log(p + 1e-3)
-
     # Scale down: naive Bayes log-scores are over-confident (n-grams are not independent).
     temperature = max(1.0, math.sqrt(max(n_feats, 1)) / 2)
     probs = _softmax({c: s / temperature for c, s in scores.items()})
     best = max(probs, key=probs.__getitem__)
+    # Darija stays our model's call: asking lingua also when Darija rests on letter shapes
+    # alone (no digit as a letter, no word seen in Darija) lost Darija messages and gained
+    # nothing in 5-fold cross-validation on the training file.
+    if best != "ary-Latn":
+        # Which of French, English, Spanish: lingua's word models know far more words than
+        # our training file (two-word messages: issue 15); Darija stays ours to decide.
+        lingua = _lingua_probs(raw)
+        if lingua is not None:
+            # Both opinions count (lingua alone takes "merci" for Spanish): a product, with
+            # our model's weight chosen by cross-validation on the training file.
+            rest = 1.0 - probs["ary-Latn"]
+            blend = {c: probs[c] ** OURS_WEIGHT * p for c, p in lingua.items()}
+            total = sum(blend.values()) or 1.0
+            probs.update({c: rest * v / total for c, v in blend.items()})
+            best = max(probs, key=probs.__getitem__)
     n_letters = sum(ch.isalpha() for t in tokens for ch in t)
     conf = probs[best] * _length_factor(n_letters, len(tokens))
     return Detection(best, round(min(max(conf, 0.0), 1.0), 4))
