@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bot.settings import ROOT
 from tests.simulator.conversations import LANGUAGES, TOWNS, Step, as_code, run_conversation
-from tests.simulator.harness import Harness
+from tests.simulator.harness import Harness, has_danger_interceptor
 
 RESULTS = ROOT / "bench" / "results" / "conversations.json"
 MODEL = ROOT / "models" / "current.tar.gz"
@@ -123,7 +123,7 @@ async def bench(conversations: int, seed: int, model: Path, budget_s: float) -> 
         "seconds": round(elapsed, 1),
         "conversations_per_second": round(checked / elapsed, 2) if elapsed else None,
         "model": str(model),
-        "danger_steps": "checked" if harness.pipeline.interceptors[:-1] else
+        "danger_steps": "checked" if has_danger_interceptor(harness.pipeline) else
         "skipped: bot/safety has no interceptor yet",
     }
 

@@ -8,6 +8,7 @@ a failing list is shrunk (hypothesis, or :func:`shrink` in the bench) and printe
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,7 +18,7 @@ import yaml
 from sqlalchemy import text as sql
 
 from bot.settings import ROOT
-from tests.simulator.harness import Harness, Sent, units
+from tests.simulator.harness import Harness, Sent, has_danger_interceptor, units
 
 LANGUAGES = ("fr", "en", "es", "ar", "ary-Latn")
 
@@ -71,6 +72,9 @@ SPEAKING = ("greet", "topic", "topic_town", "town", "more", "switch", "mediator"
 NOT_ANSWERS = ("utter_ask_city", "utter_data_deleted", "utter_handoff_requested",
                "utter_handoff_outside_hours", "utter_privacy_declined", "utter_ask_sex",
                "utter_thanks_sex", "utter_emergency", "utter_technical_problem")
+# Answers that are not help: a danger message must never get one of these first.
+ORDINARY = ("utter_greet", "utter_default", "utter_out_of_scope", "utter_ask_city",
+            "utter_ask_topic", "utter_privacy_notice", "utter_anything_else")
 DECIDED = ("utter_privacy_declined", "utter_ask_sex")
 KINDS = ("greet", "topic", "town", "topic_town", "number", "location", "media", "more",
          "switch", "mediator", "desk_take", "desk_reply", "desk_close", "accept", "decline",
@@ -188,13 +192,14 @@ async def run_conversation(harness: Harness, steps: list[Step], person: str,
     model = Model(language=language)
     address = "+2126" + f"{abs(hash(person)) % 10**8:08d}"
     for index, step in enumerate(steps):
-        if step.kind == "switch":
-            model.language = step.arg
-        if step.kind in SPEAKING:
-            model.spoken = True
-        if step.kind == "danger" and not harness.pipeline.interceptors[:-1]:
+        if step.kind == "danger" and not has_danger_interceptor(harness.pipeline):
             continue  # bot/safety not there yet: the hook stays, the step is skipped
         before_ticket = await _open_ticket(harness, person)
+        # During a hand-off the message goes to the mediator: the bot learns nothing from it.
+        if before_ticket is None and step.kind == "switch":
+            model.language = step.arg
+        if before_ticket is None and step.kind in SPEAKING:
+            model.spoken = True
         if step.kind.startswith("desk_"):
             await _desk(harness, step, before_ticket, model)
             replies = harness.inboxes.get(person).messages if person in harness.inboxes else []
@@ -209,17 +214,28 @@ async def run_conversation(harness: Harness, steps: list[Step], person: str,
             break
         _check_turn(model, index, step, replies, before_ticket)
         if step.kind == "delete" and before_ticket is None:
+            # What the action server does 3 and 30 seconds later (time passes here).
             await harness.finish_erasures()
             left = await _left_of(harness, person)
+            if left:
+                await asyncio.sleep(0.5)
+                await harness.finish_erasures()
+                left = await _left_of(harness, person)
             if left:
                 model.violations.append(Violation("nothing left after erasure", index,
                                                   f"rows left: {left}"))  # fmt: skip
             model.town, model.notice_seen, model.deleted, model.ticket = None, 0, True, None
             model.decided = model.spoken = False  # a new start: language unknown again
-        elif step.kind in ("town", "topic_town", "location"):
+        elif step.kind == "decline" and any(is_response(r, "utter_privacy_declined")
+                                            for r in replies):
+            # Declining erases the conversation so far (docs/privacy.md): town and language
+            # are forgotten with it.
+            model.town, model.spoken = None, False
+        elif step.kind in ("town", "topic_town", "location") and before_ticket is None:
             model.town = step.arg
         after_ticket = await _open_ticket(harness, person)
-        if after_ticket is not None and before_ticket is None and model.notice_seen == 0:
+        if (after_ticket is not None and before_ticket is None and model.notice_seen == 0
+                and not model.decided):
             model.violations.append(Violation("notice before a hand-off", index,
                                               "a ticket opened before the notice was shown"))
         model.ticket = after_ticket
@@ -269,7 +285,9 @@ def _check_turn(model: Model, index: int, step: Step, replies: list[Sent],
         is_response(s, "utter_data_deleted") for s in replies
     ):
         fail("delete is confirmed", "no confirmation: " + " / ".join(s.text[:40] for s in replies))
-    if step.kind == "danger" and (not replies or is_response(replies[0], "utter_greet")):
+    if step.kind == "danger" and not in_handoff and (
+        not replies or any(is_response(replies[0], name) for name in ORDINARY)
+    ):
         fail("danger gets help first", "first reply: " + (replies[0].text[:60] if replies else ""))
     for sent in bot if model.spoken else ():
         langs = {lang for _, lang in response_of(sent)}

@@ -132,7 +132,6 @@ class Harness:
         from bot.channels.pipeline import Pipeline
         from bot.channels.rasa_common import DeliveryOutput, rasa_dispatch
         from bot.channels.store import ChannelStore
-        from bot.handoff.relay import HandoffInterceptor
 
         self.engine = common.database()
         self.tracker_engine = common.tracker_database()
@@ -147,7 +146,7 @@ class Harness:
         self.pipeline = Pipeline(
             "whatsapp", self.store, self.delivery,
             rasa_dispatch(self.agent.handle_message, DeliveryOutput(self.delivery), "whatsapp"),
-            [*safety_interceptors(), HandoffInterceptor(self.runtime)],
+            deployment_interceptors(self.engine),
             order=None,
         )  # fmt: skip
         return self
@@ -245,7 +244,8 @@ class Harness:
         """What the action server does 3 and 30 s after "delete my data" (time passes)."""
         from bot import privacy
 
-        privacy.complete_erasures(self.engine, self.tracker_engine, final=True)
+        later = privacy.utcnow() + privacy.FINAL_AFTER
+        privacy.complete_erasures(self.engine, self.tracker_engine, final=True, now=later)
 
     async def stop(self) -> None:
         """Release the databases."""
@@ -254,14 +254,21 @@ class Harness:
         self.tracker_engine.dispose()
 
 
-def safety_interceptors() -> list[Any]:
-    """The danger interceptor of bot/safety (another developer's), when it exists."""
-    try:
-        from bot.safety import interceptor as safety  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 (not there yet: danger steps are skipped)
-        return []
-    factory = getattr(safety, "SafetyInterceptor", None)
-    return [factory()] if callable(factory) else []
+def deployment_interceptors(engine: Any) -> list[Any]:
+    """The interceptors a deployment runs (bot/channels/interceptors.py), in its order: the
+    hand-off (whose runtime is ours, registered for this database) and, once bot/safety
+    adds one there, the danger interceptor."""
+    from bot.channels.interceptors import default_interceptors
+    from bot.settings import load_settings
+
+    return default_interceptors(load_settings(), engine)
+
+
+def has_danger_interceptor(pipeline: Any) -> bool:
+    """True when something besides the hand-off looks at messages before Rasa."""
+    from bot.handoff.relay import HandoffInterceptor
+
+    return any(not isinstance(i, HandoffInterceptor) for i in pipeline.interceptors)
 
 
 def units(text: str) -> int:
