@@ -198,3 +198,53 @@ async def test_a_database_failure_never_blocks_the_answer(monkeypatch) -> None:
     t = tracker(slots={"topic": "health", "city": "oujda"}, intent="ask_health")
     _, responses, _ = await run(ActionAnswerDirectory(), t)
     assert responses and responses[0].startswith("utter_directory_results")
+
+
+# --- issue 15: one numbered menu per turn, the notice before a hand-off -------------------
+def _turn_with(bot_messages: list[dict]) -> Tracker:
+    latest = {"text": "salut", "intent": {"name": "greet"}, "entities": []}
+    events = [{"event": "user", "text": "salut", "parse_data": latest},
+              *({"event": "bot", "text": m.get("text"), "data": m} for m in bot_messages)]
+    return Tracker("wa-p1", {"privacy_notice_due": True}, latest, events, False, None, None,
+                   "whatsapp")
+
+
+async def test_notice_waits_when_the_turn_already_had_a_menu(db) -> None:
+    menu = {"text": "De quoi avez-vous besoin ?", "buttons": [{"title": "Santé",
+                                                                "payload": "/ask_health"}]}
+    events, responses, _ = await run(ap.ActionPrivacyNotice(), _turn_with([menu]))
+    assert responses == []  # "1" must keep meaning Health
+    assert slots_of(events) == {}  # still due: shown with the next answer without a menu
+    events, responses, _ = await run(ap.ActionPrivacyNotice(), _turn_with([{"text": "ok"}]))
+    assert responses == ["utter_privacy_notice"]
+    assert slots_of(events) == {"privacy_notice_due": False}
+
+
+async def test_a_handoff_asked_before_the_notice_waits_for_the_decision(db, monkeypatch) -> None:
+    import actions.handoff as ah
+
+    opened: list = []
+
+    class Handoff:
+        def open(self, request):  # noqa: ANN001, ANN202
+            opened.append(request)
+            from types import SimpleNamespace
+
+            return SimpleNamespace(ticket_id=1, on_duty=True, opens_at=None)
+
+    class Runtime:
+        handoff = Handoff()
+
+        async def flush(self) -> int:
+            return 0
+
+    monkeypatch.setattr(ah, "runtime", lambda: Runtime())
+    monkeypatch.setattr(ah, "database", lambda: db)
+    asked = tracker(intent="request_mediator", slots={"privacy_notice_due": True})
+    events, responses, _ = await run(ah.ActionHandoff(), asked)
+    assert responses == ["utter_privacy_notice"] and opened == []
+    assert slots_of(events)["handoff_after_notice"] is True
+    decided = tracker(intent="privacy_accept", slots={"handoff_after_notice": True})
+    events, responses, _ = await run(ap.ActionPrivacyAccept(), decided)
+    assert responses == ["utter_handoff_requested"]  # no optional question in between
+    assert len(opened) == 1 and privacy.consent_of(db, "wa-p1") == "accepted"
