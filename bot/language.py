@@ -72,7 +72,7 @@ LANGDETECT_WEIGHT = 1.0
 # has ruled out Darija. Its models take about 115 MB of memory, loaded on first use.
 LINGUA_LANGS = ("fr", "en", "es")
 _LINGUA_CODES = {"FR": "fr", "EN": "en", "ES": "es"}
-OURS_WEIGHT = 0.25
+OURS_WEIGHT = 0.2
 
 # Sticky-language thresholds: a message must be this clear to switch languages.
 SWITCH_MIN_CONFIDENCE = 0.80
