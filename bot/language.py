@@ -372,7 +372,9 @@ def _detect_latin(raw: str, tokens: list[str], res: _Resources) -> Detection:
     if best != "ary-Latn":
         # Which of French, English, Spanish: lingua's word models know far more words than
         # our training file (two-word messages: issue 15); Darija stays ours to decide.
-        lingua = _lingua_probs(raw)
+        # Accents kept (lingua relies on them), place names out ("Oujda" is no French word).
+        spoken = res.latin_places.sub(" ", raw.lower()) if res.latin_places else raw
+        lingua = _lingua_probs(spoken)
         if lingua is not None:
             # Both opinions count (lingua alone takes "merci" for Spanish): a product, with
             # our model's weight chosen by cross-validation on the training file.

@@ -254,7 +254,9 @@ def has_declined(engine: Engine, pseudonym: str) -> bool:
 
 # --- tracker store --------------------------------------------------------------------------
 # Rasa's SQLTrackerStore table, described (not owned) so that no rasa import is needed.
-_EVENTS = sa_table("events", sa_column("sender_id"), sa_column("timestamp"))
+_EVENTS = sa_table(
+    "events", sa_column("sender_id"), sa_column("timestamp"), sa_column("type_name")
+)
 
 def erase_tracker(
     tracker: Engine,
@@ -290,6 +292,26 @@ def erase_tracker(
             statement = delete(_EVENTS).where(*clauses, _EVENTS.c.sender_id.in_(chunk))
             total += int(connection.execute(statement).rowcount or 0)
         return total
+
+
+def _next_message_at(tracker: Engine, pseudonym: str, after: datetime) -> datetime:
+    """Just before the person's first message after ``after`` (what they said after asking
+    to be forgotten, or after declining, is theirs: kept like any conversation), or the
+    far future when there is none yet."""
+    with tracker.connect() as connection:
+        if not _has_table(connection, "events"):
+            return datetime.max
+        first = connection.execute(
+            select(func.min(_EVENTS.c.timestamp)).where(
+                _EVENTS.c.sender_id == pseudonym,
+                _EVENTS.c.type_name == "user",
+                _EVENTS.c.timestamp > _epoch(after),
+            )
+        ).scalar()
+    if first is None:
+        return datetime.max
+    moment = datetime.fromtimestamp(float(first), tz=timezone.utc).replace(tzinfo=None)
+    return moment - timedelta(microseconds=1)
 
 
 def _epoch(moment: datetime) -> float:
@@ -385,6 +407,10 @@ def complete_erasures(
     for request in pending:
         cut = request["requested_at"] + ERASURE_MARGIN
         if tracker is not None:
+            # Once the person wrote again, the request's turn is written (Rasa handles one
+            # person's turns one at a time): up to that message, and the request is done.
+            cut = min(cut, _next_message_at(tracker, request["pseudonym"],
+                                            request["requested_at"]))  # fmt: skip
             outcome.add(
                 "tracker events",
                 erase_tracker(tracker, pseudonym=request["pseudonym"], not_after=cut),

@@ -243,3 +243,21 @@ def test_eval_set_shape() -> None:
         assert counts[code] >= 110, code
     assert counts["zgh"] > 0 and counts["und"] > 0
     assert sum(len(text.split()) <= 3 for text, _ in rows) * 3 >= len(rows)
+
+
+# --------------------------------------------------------------------------- issue 15
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("i am in Oujda", "en"),  # a town's name is no French word
+        ("estoy en Nador", "es"),
+        ("je suis à Agadir", "fr"),
+        ("merci", "fr"),  # one word: our lexicon keeps lingua from calling it Spanish
+        ("need help", "en"),
+        ("mi hijo", "es"),
+        ("ana f tiznit", "ary-Latn"),
+        ("bghit tbib", "ary-Latn"),
+    ],
+)
+def test_short_latin_messages_with_lingua(text: str, code: str) -> None:
+    assert detect(text).code == code

@@ -115,11 +115,11 @@ def test_erase_person_everywhere(engine, tmp_path: Path, tickets) -> None:
 def test_erasure_is_finished_after_rasa_writes_the_turn_again(engine, tmp_path: Path) -> None:
     tracker_path = tmp_path / "tracker.db"
     tracker = make_engine(f"sqlite:///{tracker_path}")
-    save_conversation(str(tracker_path), "tg-carol", ["salam"], at=datetime.now().timestamp())
+    turn = datetime.now(timezone.utc).timestamp() - 2  # the turn began before the action ran
+    save_conversation(str(tracker_path), "tg-carol", ["salam"], at=turn)
     privacy.erase_person(engine, tracker, "tg-carol", KEY)
     # Rasa's end-of-turn save writes the session again...
-    save_conversation(str(tracker_path), "tg-carol", ["mse7 data dyali"],
-                      at=datetime.now().timestamp())
+    save_conversation(str(tracker_path), "tg-carol", ["salam", "mse7 data dyali"], at=turn)
     assert count_events(tracker, "tg-carol") > 0
     # ...so the pending request erases it again; a final run right away leaves it open
     # (Rasa may not have written yet: another person's final run must not close it)...
@@ -135,6 +135,32 @@ def test_erasure_is_finished_after_rasa_writes_the_turn_again(engine, tmp_path: 
     with engine.connect() as conn:
         pending = select(func.count()).select_from(privacy.erasure_requests)
         assert conn.execute(pending).scalar() == 0
+
+
+def test_what_the_person_says_after_the_erasure_is_theirs(engine, tmp_path: Path) -> None:
+    """Found by the simulator: the erasure's later runs also erased the next two minutes, so
+    a town given right after declining (or after deleting) was asked again."""
+    tracker_path = tmp_path / "tracker.db"
+    tracker = make_engine(f"sqlite:///{tracker_path}")
+    turn = datetime.now(timezone.utc).timestamp() - 2
+    save_conversation(str(tracker_path), "wa-dan", ["je refuse"], at=turn)
+    privacy.forget_declined(engine, tracker, "wa-dan", KEY)
+    save_conversation(str(tracker_path), "wa-dan", ["je refuse"], at=turn)  # end of turn
+    save_conversation(str(tracker_path), "wa-dan-next", ["je suis a oujda"],
+                      at=datetime.now(timezone.utc).timestamp() + 1)
+    with tracker.begin() as conn:  # the next message, in the same conversation
+        conn.execute(text("UPDATE events SET sender_id = 'wa-dan' "
+                          "WHERE sender_id = 'wa-dan-next'"))
+    next_turn = count_events(tracker, "wa-dan-next") + count_events(tracker, "wa-dan")
+    privacy.complete_erasures(engine, tracker, now=privacy.utcnow() + timedelta(seconds=3))
+    assert 0 < count_events(tracker, "wa-dan") < next_turn  # the refusal's turn went
+    with tracker.connect() as conn:
+        texts = conn.execute(text("SELECT data FROM events WHERE sender_id = 'wa-dan' "
+                                  "AND type_name = 'user'")).scalars().all()
+    assert [("oujda" in t) for t in texts] == [True]
+    with engine.connect() as conn:  # the person wrote again: the request is done
+        assert conn.execute(select(func.count()).select_from(privacy.erasure_requests)
+                            ).scalar() == 0
 
 
 def test_contacts_table_absent_is_fine(engine) -> None:
