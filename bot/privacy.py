@@ -191,6 +191,22 @@ def erasers() -> dict[str, Eraser]:
     return dict(ERASERS)
 
 
+# --- "delete my data" as a command ----------------------------------------------------------
+# The one-word commands the notice names (intent ``delete`` of nlu_data/nlu/privacy.yml;
+# tests/privacy/test_erasure_coverage.py checks they agree). They are answered by the
+# assistant even during a hand-off, where anything else goes to the mediator.
+ERASE_COMMANDS = frozenset(
+    ("supprimer", "effacer", "delete", "erase", "borrar", "eliminar", "امسح", "احذف", "mse7",
+     "7ayed")
+)  # fmt: skip
+
+
+def is_erase_command(text: str) -> bool:
+    """True for "/delete", "supprimer", "MSE7 !" and the other one-word commands."""
+    word = text.strip().lstrip("/").strip(" .!?؟،,").lower()
+    return word in ERASE_COMMANDS
+
+
 # --- settings-derived helpers --------------------------------------------------------------
 def tracker_store_url(settings) -> str:  # noqa: ANN001 (bot.settings.Settings)
     """Where Rasa keeps conversations: PostgreSQL (prod) or the SQLite file (dev)."""

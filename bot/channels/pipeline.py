@@ -26,6 +26,7 @@ from bot.channels.interceptors import Interceptor
 from bot.channels.order import PAUSE_S, MemoryTurnOrder, TurnOrder
 from bot.channels.queue import PersonQueues
 from bot.channels.store import ChannelStore
+from bot.privacy import is_erase_command
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,11 @@ class Pipeline:
             await self.acknowledge(message)
         if message.truncated:
             await self._tell(message, "input_truncated")
+        if message.kind == TEXT and is_erase_command(message.text):
+            # "Delete my data" is the person's right whoever they talk to: answered by the
+            # assistant (and confirmed) even during a hand-off (issue 15).
+            await self.dispatch(message)
+            return
         for interceptor in self.interceptors:
             if await interceptor.intercept(message):
                 log.info("%s message of %s taken by %s", message.kind, message.sender,

@@ -162,3 +162,47 @@ def test_every_table_is_classified_as_personal_or_not() -> None:
     assert set(privacy.PERSONAL_TABLES.values()) <= (
         set(privacy.erasers()) | {"analytics links", "requests closed"}
     )
+
+
+def test_erase_commands_are_the_nlu_delete_intent() -> None:
+    """The commands answered during a hand-off are exactly the intent the NLU knows."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "nlu_data" / "nlu" / "privacy.yml").read_text("utf-8"))
+    block = next(i for i in data["nlu"] if i.get("intent") == "delete")
+    examples = {line.strip()[2:].strip() for line in block["examples"].splitlines() if line.strip()}
+    assert examples == set(privacy.ERASE_COMMANDS)
+    assert privacy.is_erase_command("/delete") and privacy.is_erase_command(" Supprimer ! ")
+    assert not privacy.is_erase_command("supprimer mon rendez-vous")
+
+
+async def test_delete_during_a_handoff_reaches_the_assistant(tmp_path: Path) -> None:
+    """Issue 15: during a hand-off "supprimer" went to the mediator; the person was never
+    told, and nothing was erased."""
+    from bot.channels.base import IncomingMessage
+    from bot.channels.pipeline import Pipeline
+    from bot.channels.store import ChannelStore
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'assistant.db'}")
+    migrate(engine)
+    seen: list[str] = []
+    taken: list[str] = []
+
+    class Handoff:
+        async def intercept(self, message: IncomingMessage) -> bool:
+            taken.append(message.text)
+            return True
+
+    class Nowhere:
+        async def deliver(self, message) -> bool:  # noqa: ANN001
+            return True
+
+    async def dispatch(message: IncomingMessage) -> None:
+        seen.append(message.text)
+
+    pipeline = Pipeline("whatsapp", ChannelStore(engine), Nowhere(), dispatch, [Handoff()])
+    for sid, words in (("SM1", "vous êtes là ?"), ("SM2", "supprimer")):
+        await pipeline.accept(IncomingMessage("whatsapp", ADDRESS, "wa-p", text=words,
+                                              external_id=sid))  # fmt: skip
+    assert await pipeline.queues.join(timeout=5)
+    assert (taken, seen) == (["vous êtes là ?"], ["supprimer"])

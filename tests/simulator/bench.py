@@ -49,6 +49,8 @@ def random_steps(rng: random.Random, max_steps: int = 12) -> list[Step]:
             arg = rng.choice(["voice", "image", "document", "sticker"])
         elif kind == "switch":
             arg = rng.choice(LANGUAGES)
+        elif kind == "delete":
+            arg = rng.choice([None, "command"])
         steps.append(Step(kind, arg))
     return steps
 

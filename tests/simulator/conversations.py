@@ -53,6 +53,9 @@ MEDIATOR = {"fr": "je veux parler à une personne", "en": "i want to talk to a p
 DELETE = {"fr": "supprimez mes données s'il vous plaît", "en": "please delete all my data",
           "es": "borra mis datos por favor", "ar": "امسح بياناتي",
           "ary-Latn": "mse7 data dyali"}  # fmt: skip
+# The one-word commands the notice names: answered even during a hand-off.
+ERASE_COMMAND = {"fr": "supprimer", "en": "/delete", "es": "borrar", "ar": "امسح",
+                 "ary-Latn": "mse7"}  # fmt: skip
 # The notice's answers as typed (most people type the number of the button instead).
 ACCEPT = {"fr": "j'accepte les conditions", "en": "I accept the data conditions",
           "es": "acepto las condiciones", "ar": "أوافق على الشروط",
@@ -178,7 +181,7 @@ def message_for(step: Step, model: Model) -> dict[str, Any] | None:
     if step.kind == "decline":
         return {"text": DECLINE[lang]}
     if step.kind == "delete":
-        return {"text": DELETE[lang]}
+        return {"text": ERASE_COMMAND[lang] if step.arg == "command" else DELETE[lang]}
     if step.kind == "danger":
         return {"text": DANGER[lang]}
     return None
@@ -213,7 +216,8 @@ async def run_conversation(harness: Harness, steps: list[Step], person: str,
             model.violations.append(Violation("reply within bounded time", index, str(exc)))
             break
         _check_turn(model, index, step, replies, before_ticket)
-        if step.kind == "delete" and before_ticket is None:
+        erased = step.kind == "delete" and (before_ticket is None or step.arg == "command")
+        if erased:
             # What the action server does 3 and 30 seconds later (time passes here).
             await harness.finish_erasures()
             left = await _left_of(harness, person)
@@ -253,6 +257,7 @@ def _check_turn(model: Model, index: int, step: Step, replies: list[Sent],
 
     bot = [s for s in replies if s.source == "bot"]
     in_handoff = before_ticket is not None
+    command = step.kind == "delete" and step.arg == "command"
     if not replies and not in_handoff:
         fail("every message gets a reply", f"{step!r} got no reply")
     for sent in replies:
@@ -262,7 +267,7 @@ def _check_turn(model: Model, index: int, step: Step, replies: list[Sent],
             fail("no empty reply", "an empty message")
         if any(units(part) > 1600 for part in sent.parts):
             fail("within the platform limit", f"a part over 1600 units: {sent.text[:60]!r}")
-    if in_handoff and bot:
+    if in_handoff and bot and not command:
         fail("silent during a hand-off", f"the bot said {bot[0].text[:80]!r}")
     menus = [s for s in bot if s.payloads]
     if len(menus) > 1:
@@ -281,7 +286,7 @@ def _check_turn(model: Model, index: int, step: Step, replies: list[Sent],
         fail("notice shown once", "the notice came again")
     if model.town and any(is_response(s, "utter_ask_city") for s in bot):
         fail("a known town is never asked again", f"asked again ({model.town} known)")
-    if step.kind == "delete" and not in_handoff and not any(
+    if step.kind == "delete" and (command or not in_handoff) and not any(
         is_response(s, "utter_data_deleted") for s in replies
     ):
         fail("delete is confirmed", "no confirmation: " + " / ".join(s.text[:40] for s in replies))

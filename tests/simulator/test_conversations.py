@@ -29,6 +29,7 @@ steps = st.one_of(
     st.builds(Step, st.just("topic"), st.integers(0, 4)),
     st.builds(Step, st.sampled_from(["town", "topic_town", "location"]), towns),
     st.builds(Step, st.just("number"), st.integers(1, 8)),
+    st.builds(Step, st.just("delete"), st.just("command")),
     st.builds(Step, st.just("media"), st.sampled_from(["voice", "image", "document"])),
     st.builds(Step, st.just("switch"), st.sampled_from(LANGUAGES)),
 )  # fmt: skip

@@ -63,3 +63,11 @@ def test_a_misunderstood_topic_while_asked_for_the_town_is_answered_once(simulat
     violations, received = play(simulated, "ar", [Step("topic", 2), Step("topic", 4)])
     assert violations == []
     assert len(received) == 2
+
+
+def test_delete_during_a_handoff_is_confirmed_and_erases_everything(simulated) -> None:
+    """During a hand-off "supprimer" went to the mediator: never confirmed, nothing erased."""
+    violations, received = play(simulated, "fr", [Step("mediator"), Step("number", 1),
+                                                  Step("desk_reply"), Step("delete", "command")])
+    assert violations == []
+    assert is_response(received[-1], "utter_data_deleted")
