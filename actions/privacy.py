@@ -136,7 +136,7 @@ class ActionPrivacyNotice(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        if notice_waits(turn_responses(tracker)):
+        if notice_waits(turn_responses(tracker)) or after_danger(tracker):
             # Already a numbered menu in this turn: a second one would make "1" mean the
             # notice's "I agree" to a person who meant the first menu. Next turn, then.
             return [FollowupAction("action_listen")]
@@ -147,6 +147,12 @@ def show_notice(dispatcher: CollectingDispatcher) -> list[EventType]:
     """The notice, which ends the turn whatever the rules say: waiting for the answer."""
     dispatcher.utter_message(response="utter_privacy_notice", days=load_settings().retention_days)
     return [SlotSet("privacy_notice_due", False), FollowupAction("action_listen")]
+
+
+def after_danger(tracker: Tracker) -> bool:
+    """The message showed a danger (bot/channels/safety.py): its help was this turn's
+    message, and only the answer to the person's request may follow; the notice waits."""
+    return bool((tracker.latest_message.get("metadata") or {}).get("danger"))
 
 
 def turn_responses(tracker: Tracker) -> list[dict[str, Any]]:

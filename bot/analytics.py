@@ -33,6 +33,8 @@ KINDS: Mapping[str, tuple[str, ...]] = {
     "handoff_opened": (),
     "handoff_closed": ("wait_seconds", "outcome"),
     "rating": ("rating",),
+    # A message showed a danger (bot/safety): topic = its kind, outcome = its severity.
+    "danger_detected": ("outcome",),
 }
 _TEXT_LIMIT = 64
 

@@ -165,6 +165,18 @@ def build(events: list[dict[str, Any]], start: date, end: date) -> Report:
                field_of("outcome")),
         _table("rating", "Ratings (1 to 5)", by_kind["rating"], field_of("rating"),
                order=["1", "2", "3", "4", "5"]),
+        # A person in danger (bot/safety): kind, severity, language, region, sex where given.
+        _table("danger_kind", "Dangers recognised, by kind", by_kind["danger_detected"],
+               field_of("topic")),
+        _table("danger_severity", "Dangers recognised, by severity",
+               by_kind["danger_detected"], field_of("outcome")),
+        _table("danger_language", "Dangers recognised, by language",
+               by_kind["danger_detected"], field_of("language")),
+        _table("danger_region", "Dangers recognised, by region", by_kind["danger_detected"],
+               field_of("region")),
+        _table("danger_sex", "Dangers recognised, by sex (optional question)",
+               by_kind["danger_detected"], field_of("sex", NOT_ANSWERED),
+               order=[*analytics.SEX_VALUES, NOT_ANSWERED]),
         _table(
             "unmet",
             f"Top {TOP_UNMET} unmet needs (no service found), by topic and town",

@@ -77,6 +77,9 @@ class IncomingMessage:
     # The person's message before this one reached the service long ago (or there was
     # none): it is answered, this one need not wait for the order record.
     fresh: bool = False
+    # The kind of danger found in it (bot/channels/safety.py): the help was sent first,
+    # and only the answer to the person's own request may follow.
+    danger: str | None = None
 
     def rasa_text(self) -> str:
         """What Rasa receives: the text, or an intent payload for media and locations."""

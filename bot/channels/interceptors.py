@@ -23,7 +23,12 @@ class Interceptor(Protocol):
 
 
 def default_interceptors(settings: Settings, engine: Engine) -> list[Interceptor]:
-    """The interceptors of a deployment, in order: the mediator hand-off (bot/handoff)."""
+    """The interceptors of a deployment, in order: a person in danger first
+    (bot/channels/safety.py), then the mediator hand-off (bot/handoff)."""
+    from bot.channels.safety import SafetyInterceptor
+    from bot.directory import DirectoryStore
     from bot.handoff.relay import HandoffInterceptor, runtime_for
 
-    return [HandoffInterceptor(runtime_for(settings, engine))]
+    runtime = runtime_for(settings, engine)
+    directory = DirectoryStore(settings.directory_path)
+    return [SafetyInterceptor(runtime, directory.current), HandoffInterceptor(runtime)]

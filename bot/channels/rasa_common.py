@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels import rasa_patches
 from bot.channels.action_errors import watch_turn
-from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa
+from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa, guess_language
 from bot.channels.order import TurnOrder, turn_order_for
 from bot.channels.pipeline import BUSY, Delivery, Pipeline
 from bot.channels.store import ChannelStore, shared_store
@@ -149,6 +149,53 @@ class DeliveryOutput(OutputChannel):
             log.warning("custom payload for %s not sent: no text", recipient_id)
 
 
+# After the help for a danger (bot/channels/safety.py), only these answers of Rasa follow:
+# the directory's answer to the person's own request, or its question for the town.
+ANSWERS_AFTER_DANGER = frozenset(
+    {
+        "utter_directory_results",
+        "utter_directory_results_wider",
+        "utter_more_results",
+        "utter_location_results",
+        "utter_no_service",
+        "utter_no_more_results",
+        "utter_ask_city",
+    }
+)
+
+
+class AfterDangerOutput(OutputChannel):
+    """Rasa's answers to a message that showed a danger: the help went first, so only the
+    answer to the person's own request follows ("And for your request: ..."); greetings,
+    menus, fallbacks, the emergency numbers again and the notice wait for a later turn."""
+
+    def __init__(self, output: OutputChannel, lang: str) -> None:
+        self.output = output
+        self.lang = lang
+        self.sent = 0
+
+    @classmethod
+    def name(cls) -> str:
+        return DeliveryOutput.channel_name
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if message.get("utter_action") not in ANSWERS_AFTER_DANGER:
+            log.info("after a danger, %s not sent to %s", message.get("utter_action") or "a "
+                     "response", recipient_id)  # fmt: skip
+            return
+        if self.sent == 0 and message.get("text"):
+            message = {**message, "text": f"{and_your_request(self.lang)}\n{message['text']}"}
+        self.sent += 1
+        await self.output.send_response(recipient_id, message)
+
+
+def and_your_request(lang: str) -> str:
+    """"And for your request:" in ``lang``."""
+    from bot.safety.help import text
+
+    return text("and_your_request", lang)
+
+
 def rasa_dispatch(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
     output: OutputChannel,
@@ -157,16 +204,21 @@ def rasa_dispatch(
     """Hand a message to Rasa under the person's pseudonym (never the platform id)."""
 
     async def dispatch(message: IncomingMessage) -> None:
+        metadata: dict[str, Any] = {"kind": message.kind}
+        turn_output = output
+        if message.danger:
+            metadata["danger"] = message.danger
+            turn_output = AfterDangerOutput(output, guess_language(message.text))
         # Rasa carries on silently when a custom action fails: raise, so the queue apologises.
         with watch_turn():
             await on_new_message(
                 UserMessage(
                     message.rasa_text(),
-                    output,
+                    turn_output,
                     sender_id=message.sender,
                     input_channel=channel,
                     message_id=f"{channel}:{message.external_id}",
-                    metadata={"kind": message.kind},
+                    metadata=metadata,
                 )
             )
 

@@ -16,7 +16,7 @@ from bot.handoff import tickets as store
 from bot.handoff.mediators import Mediator
 from bot.handoff.messages import mediator_text, person_text
 from bot.handoff.routing import is_override, may_handle
-from bot.handoff.service import Handoff, mediator_lang
+from bot.handoff.service import Handoff, mediator_lang, reason_label
 from bot.handoff.tickets import OUTCOMES, Ticket
 
 log = logging.getLogger(__name__)
@@ -136,10 +136,10 @@ class Desk:
                 mediator_text(
                     "queue_line",
                     lang,
-                    urgent="🚨 " if ticket.reason == "emergency" else "",
+                    urgent="🚨 " if ticket.urgent else "",
                     ticket=ticket.id,
                     first_name=ticket.display_name,
-                    reason=ticket.reason,
+                    reason=reason_label(ticket, lang),
                     language=ticket.language or "?",
                     place=ticket.city or ticket.region or "?",
                     minutes=int((now - ticket.created_at).total_seconds() // 60),

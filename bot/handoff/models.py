@@ -56,6 +56,8 @@ tickets = Table(
     Column("rating", Integer, nullable=True),
     Column("rating_asked_at", DateTime, nullable=True),
     Column("rated_at", DateTime, nullable=True),
+    # The kind of danger that made the ticket urgent (bot/safety), else NULL.
+    Column("danger", String(32), nullable=True),
 )
 
 # Everything said during a hand-off, in order (person, mediator, system).

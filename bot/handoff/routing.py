@@ -41,12 +41,13 @@ class Policy:
 
 
 def is_widened(ticket: Ticket, policy: Policy, now: datetime, first_offer: datetime | None) -> bool:
-    """Emergencies at once; others ``widen_after`` after the first offer without a taker.
+    """Emergencies and dangers at once; others ``widen_after`` after the first offer
+    without a taker.
 
     Counted from the first offer, not the opening: a request made at night is widened only
     if nobody takes it once the mediators are at work.
     """
-    if ticket.reason == "emergency":
+    if ticket.urgent:
         return True
     return first_offer is not None and now - first_offer >= policy.widen_after
 

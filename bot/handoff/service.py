@@ -74,6 +74,25 @@ def parse_rating(text: str) -> int | None:
     return None
 
 
+def reason_label(ticket: Ticket, lang: str) -> str:
+    """The reason as mediators read it; a danger names its kind ("danger : violence")."""
+    if ticket.danger:
+        return mediator_text("danger_reason", lang, kind=danger_label(ticket.danger, lang))
+    return ticket.reason
+
+
+def danger_label(kind: str, lang: str) -> str:
+    """A danger kind in the mediator's words ("violence", "suicide ou automutilation")."""
+    return mediator_text(f"danger_{kind}", lang)
+
+
+def urgent_mark(ticket: Ticket, lang: str) -> str:
+    """"🚨 EMERGENCY — " (and the kind of danger) before an urgent ticket's text."""
+    if ticket.danger:
+        return mediator_text("danger_mark", lang, kind=danger_label(ticket.danger, lang))
+    return mediator_text("urgent_mark", lang) if ticket.reason == "emergency" else ""
+
+
 def _place(ticket: Ticket) -> str:
     return ticket.city or ticket.region or "?"
 
@@ -113,6 +132,58 @@ class Handoff:
             ticket.id, created, on_duty, None if on_duty else opens_at_text(registry, now)
         )
 
+    def escalate(self, ticket_id: int, kind: str) -> Ticket | None:
+        """A danger in an open ticket's conversation: the ticket becomes urgent at once.
+
+        First in the queue and offered to everyone on duty; the mediators it was already
+        offered to (or the one who has it) are told, with the kind. None: not open.
+        """
+        now = self.clock.now()
+        registry = self.registry()
+        with self.engine.begin() as conn:
+            changed = store.mark_danger(conn, ticket_id, kind)
+            ticket = store.get(conn, ticket_id)
+            if ticket is None or not ticket.is_open:
+                return None
+            if not changed:
+                return ticket
+            told = set()
+            if ticket.state == "assigned" and ticket.mediator_id:
+                told.add(ticket.mediator_id)
+            else:
+                told.update(store.offered_to(conn, ticket.id))
+            for mediator_id in sorted(told):
+                mediator = registry.get(mediator_id)
+                if mediator is not None:
+                    lang = mediator_lang(mediator)
+                    text = mediator_text(
+                        "danger_now", lang, ticket=ticket.id, kind=danger_label(kind, lang)
+                    )
+                    store.enqueue(conn, "mediator", mediator.id, text, now, ticket_id=ticket.id)
+            if ticket.state == "queued":
+                self._offer(conn, registry, ticket, now)
+        log.warning("hand-off ticket #%d made urgent: %s", ticket_id, kind)
+        return ticket
+
+    def withdraw(self, pseudonym: str) -> bool:
+        """The person does not want the mediator alerted for them: a queued ticket is
+        withdrawn (mediators told, the bot resumes); an assigned one stays with its mediator,
+        who reads the person's words. True when a ticket was withdrawn."""
+        now = self.clock.now()
+        registry = self.registry()
+        with self.engine.begin() as conn:
+            ticket = store.open_for_person(conn, pseudonym)
+            if ticket is None or ticket.state != "queued":
+                return False
+            if not store.withdraw(conn, ticket.id, now):
+                return False
+            store.enqueue(conn, "resume", ticket.pseudonym, "", now, ticket_id=ticket.id)
+            self._tell_offered(conn, registry, ticket, "withdrawn", now)
+            self._record(conn, "handoff_closed", ticket, outcome="withdrawn",
+                         wait_seconds=(now - ticket.created_at).total_seconds())  # fmt: skip
+        log.info("hand-off ticket #%d withdrawn by the person", ticket.id)
+        return True
+
     def _offer(self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime) -> int:
         widened = is_widened(ticket, self.policy, now, store.first_offer_at(conn, ticket.id))
         count = 0
@@ -135,8 +206,8 @@ class Handoff:
             lang,
             ticket=ticket.id,
             first_name=ticket.display_name,
-            urgent=mediator_text("urgent_mark", lang) if ticket.reason == "emergency" else "",
-            reason=ticket.reason,
+            urgent=urgent_mark(ticket, lang),
+            reason=reason_label(ticket, lang),
             language=ticket.language or "?",
             place=_place(ticket),
             profile=ticket.profile or "?",

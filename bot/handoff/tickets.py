@@ -65,6 +65,8 @@ class TicketRequest:
     first_name: str | None = None
     # [{"who": "person"|"bot", "text": ...}], oldest first; empty when the person declined.
     context: Sequence[dict[str, str]] = ()
+    # The kind of danger found in the person's message (bot/safety): urgent.
+    danger: str | None = None
 
     def __post_init__(self) -> None:
         if self.reason not in REASONS:
@@ -99,6 +101,12 @@ class Ticket:
     outcome: str | None
     rating: int | None
     rating_asked_at: datetime | None
+    danger: str | None = None
+
+    @property
+    def urgent(self) -> bool:
+        """An emergency or a danger: first in the queue, offered to everyone on duty."""
+        return self.reason == "emergency" or self.danger is not None
 
     @property
     def is_open(self) -> bool:
@@ -140,6 +148,7 @@ class Ticket:
             outcome=row.outcome,
             rating=row.rating,
             rating_asked_at=aware(row.rating_asked_at),
+            danger=getattr(row, "danger", None),
         )
 
 
@@ -157,7 +166,7 @@ def open_ticket(conn: Connection, request: TicketRequest, now: datetime) -> tupl
             pseudonym=request.pseudonym,
             channel=request.channel,
             reason=request.reason,
-            priority=PRIORITY[request.reason],
+            priority=0 if request.danger else PRIORITY[request.reason],
             language=request.language,
             intent=(request.intent or None) and request.intent[:64],
             city=request.city,
@@ -167,11 +176,23 @@ def open_ticket(conn: Connection, request: TicketRequest, now: datetime) -> tupl
             context=json.dumps(context, ensure_ascii=False) if context else None,
             state=QUEUED,
             created_at=naive(now),
+            danger=request.danger,
         )
     )
     ticket = get(conn, int(result.inserted_primary_key[0]))
     assert ticket is not None
     return ticket, True
+
+
+def mark_danger(conn: Connection, ticket_id: int, kind: str) -> bool:
+    """Make an open ticket urgent for ``kind``; False when it was already marked so."""
+    result = conn.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket_id, tickets.c.state.in_(OPEN_STATES))
+        .where((tickets.c.danger.is_(None)) | (tickets.c.danger != kind))
+        .values(danger=kind, priority=0)
+    )
+    return bool(result.rowcount)
 
 
 def get(conn: Connection, ticket_id: int) -> Ticket | None:
@@ -261,6 +282,16 @@ def close(conn: Connection, ticket_id: int, mediator_id: str, outcome: str, now:
             tickets.c.mediator_id == mediator_id,
         )
         .values(state=CLOSED, closed_at=naive(now), outcome=outcome, rating_asked_at=naive(now))
+    ).rowcount
+    return done == 1
+
+
+def withdraw(conn: Connection, ticket_id: int, now: datetime) -> bool:
+    """Close a queued ticket the person no longer wants (no rating asked)."""
+    done = conn.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket_id, tickets.c.state == QUEUED)
+        .values(state=CLOSED, closed_at=naive(now), outcome="withdrawn")
     ).rowcount
     return done == 1
 

@@ -196,10 +196,10 @@ _GAPS = {"+": "", "*": r"(?:\S+ ){0,3}", "**": r"(?:\S+ ){0,8}"}
 def compile_pattern(source: str, view: str = "folded") -> str:
     """A pattern of the little language of patterns.yml as a regular expression.
 
-    ``+`` (next word), ``*`` (up to 3 other words) and ``**`` (up to 8) separate slots; a slot lists phrases
-    separated by ``|``; in a phrase, ``word~`` takes any ending, ``word.`` none (Arabic), ``=stem`` stands anywhere
-    inside a word, ``?word`` may be missing. ``re:...`` is a raw regular expression on the
-    folded text.
+    ``+`` (next word), ``*`` (up to 3 other words) and ``**`` (up to 8) separate slots;
+    a slot lists phrases separated by ``|``; in a phrase, ``word~`` takes any ending,
+    ``word.`` none (Arabic), ``=stem`` stands anywhere inside a word, ``?word`` may be
+    missing. ``re:...`` is a raw regular expression on the folded text.
     """
     if source.startswith("re:"):
         return source[3:]
@@ -218,7 +218,7 @@ def compile_pattern(source: str, view: str = "folded") -> str:
         phrases = [p for p in " ".join(slot).split("|") if p.strip()]
         parts.append("(?:" + "|".join(_phrase_regex(p, view) for p in phrases) + ")")
     regex = parts[0]
-    for gap, part in zip(gaps, parts[1:]):
+    for gap, part in zip(gaps, parts[1:], strict=True):
         regex += " " + gap + part
     return "(?<!\\S)" + regex + "(?!\\S)"
 

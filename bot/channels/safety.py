@@ -1,0 +1,244 @@
+"""A person in danger comes first: the first interceptor of every channel (docs/safety.md).
+
+Every text a person sends (a media caption too) is assessed before anything else, in any
+state of the conversation: first contact, notice pending, inside a form, after a menu,
+during a hand-off. When it shows a danger:
+
+* the help goes out at once, in the person's language (bot/safety/help.py);
+* risk to life now: a mediator is alerted (an urgent ticket, offered to everyone on duty),
+  the person is told so and can say they do not want it; the message goes to the mediator;
+* otherwise a mediator is offered with one tap, and the message goes on to Rasa marked
+  ``danger`` so that only the answer to the person's own request comes after the help;
+* during a queued or assigned hand-off the ticket becomes urgent and the message still
+  goes to the mediator;
+* an anonymous ``danger_detected`` event is recorded.
+
+No Rasa import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot import analytics
+from bot.channels.base import CALLBACK, MEDIA_KINDS, TEXT, IncomingMessage, guess_language
+from bot.handoff import tickets as store
+from bot.handoff.relay import HandoffRuntime
+from bot.handoff.tickets import TicketRequest
+from bot.safety import Danger, assess
+from bot.safety import help as safety_help
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SafetyInterceptor:
+    """Assess every message before the hand-off and Rasa; answer danger first."""
+
+    runtime: HandoffRuntime
+    # The current directory (``DirectoryStore.current``), for the numbers.
+    directory: Any
+
+    async def intercept(self, message: IncomingMessage) -> bool:
+        """True when the message was answered here and must go nowhere else."""
+        if message.kind not in (TEXT, CALLBACK, *MEDIA_KINDS) or not message.text.strip():
+            return False
+        text = message.text
+        if text.startswith(safety_help.ASK_MEDIATOR):
+            kind, lang = safety_help.parse_ask_mediator(text)
+            return await self._ask_mediator(message, kind, lang)
+        if text == safety_help.DECLINE:
+            return await self._decline(message)
+        if text.startswith("/"):
+            return False  # another button's payload
+        if self.runtime.mediator_at(message.channel, message.address) is not None:
+            return False  # a mediator's words about a case are not the mediator in danger
+        try:
+            danger = assess(text)
+        except Exception:  # noqa: BLE001 (never lose a message to the assessment)
+            log.exception("danger assessment failed; the message goes on")
+            return False
+        if danger is None:
+            return False
+        lang = guess_language(text)
+        danger = Danger(danger.kind, danger.severity, lang, danger.rule, danger.also)
+        log.warning("danger (%s, %s, rule %s) from %s", danger.kind, danger.severity,
+                    danger.rule, message.sender)  # fmt: skip
+        message.danger = danger.kind
+        consumed = await asyncio.to_thread(self._answer, message, danger)
+        await self.runtime.flush()
+        return consumed
+
+    # --- the decisions (in a worker thread: database work) ---------------------------------
+    def _answer(self, message: IncomingMessage, danger: Danger) -> bool:
+        handoff = self.runtime.handoff
+        lang = danger.language or "fr"
+        with handoff.engine.connect() as conn:
+            ticket = store.open_for_person(conn, message.sender)
+        directory = self._directory()
+        consumed = False
+        if ticket is not None:
+            handoff.escalate(ticket.id, danger.kind)
+            help_ = safety_help.compose(danger, lang, directory, alerted=True, already_open=True)
+        elif danger.imminent:
+            result = handoff.open(
+                TicketRequest(
+                    pseudonym=message.sender,
+                    reason="emergency",
+                    channel=message.channel,
+                    language=lang,
+                    first_name=message.first_name,
+                    context=[{"who": "person", "text": message.text}],
+                    danger=danger.kind,
+                )
+            )
+            help_ = safety_help.compose(
+                danger, lang, directory, alerted=True, on_duty=result.on_duty,
+                opens_at=result.opens_at,
+            )  # fmt: skip
+            consumed = True  # the message is the ticket's first line, read by the mediator
+        else:
+            on_duty, opens_at = self._duty()
+            help_ = safety_help.compose(
+                danger, lang, directory, alerted=False, on_duty=on_duty, opens_at=opens_at
+            )
+        self._tell(message.sender, help_)
+        self._record(message, danger)
+        return consumed
+
+    def _directory(self) -> Any:
+        try:
+            return self.directory()
+        except Exception:  # noqa: BLE001 (the caring words and the alert go out anyway)
+            log.exception("directory not available for the danger help")
+            return None
+
+    def _duty(self) -> tuple[bool, str | None]:
+        from bot.handoff.routing import opens_at_text
+
+        handoff = self.runtime.handoff
+        now = handoff.clock.now()
+        registry = handoff.registry()
+        if registry.on_duty(now):
+            return True, None
+        return False, opens_at_text(registry, now)
+
+    def _tell(self, pseudonym: str, help_: safety_help.Help) -> None:
+        handoff = self.runtime.handoff
+        with handoff.engine.begin() as conn:
+            store.enqueue(
+                conn, "person", pseudonym, help_.text, handoff.clock.now(), buttons=help_.buttons
+            )
+
+    def _record(self, message: IncomingMessage, danger: Danger) -> None:
+        handoff = self.runtime.handoff
+        try:
+            with handoff.engine.begin() as conn:
+                person = None
+                declined = handoff.declined(conn, message.sender) if handoff.declined else False
+                if handoff.analytics_key and not declined:
+                    person = analytics.person_key(message.sender, handoff.analytics_key)
+                sex, region = _known_of(conn, person)
+                analytics.record(
+                    conn,
+                    "danger_detected",
+                    person=person,
+                    topic=danger.kind,
+                    outcome=danger.severity,
+                    language=danger.language,
+                    channel=message.channel,
+                    sex=sex,
+                    region=region,
+                )
+        except ValueError:
+            raise
+        except Exception:  # noqa: BLE001 (statistics never delay help)
+            log.exception("could not record the danger_detected event")
+
+    # --- the buttons of the help -----------------------------------------------------------
+    async def _ask_mediator(self, message: IncomingMessage, kind: str | None, lang: str) -> bool:
+        """The offer's button: an urgent ticket for that kind (or the open one escalated)."""
+
+        def run() -> None:
+            handoff = self.runtime.handoff
+            language = lang
+            with handoff.engine.connect() as conn:
+                ticket = store.open_for_person(conn, message.sender)
+            if ticket is not None:
+                if kind:
+                    handoff.escalate(ticket.id, kind)
+                return
+            result = handoff.open(
+                TicketRequest(
+                    pseudonym=message.sender,
+                    reason="emergency",
+                    channel=message.channel,
+                    language=language,
+                    first_name=message.first_name,
+                    danger=kind,
+                )
+            )
+            self._tell(message.sender, _opened_help(result, language))
+
+        await asyncio.to_thread(run)
+        await self.runtime.flush()
+        return True
+
+    async def _decline(self, message: IncomingMessage) -> bool:
+        """The person does not want the alerted mediator: the queued ticket is withdrawn."""
+
+        def run() -> None:
+            handoff = self.runtime.handoff
+            with handoff.engine.connect() as conn:
+                language = _last_language(conn, message.sender)
+            if handoff.withdraw(message.sender):
+                done = safety_help.Help(safety_help.text("withdrawn", language))
+                self._tell(message.sender, done)
+
+        await asyncio.to_thread(run)
+        await self.runtime.flush()
+        return True
+
+
+def _known_of(conn: Any, person: str | None) -> tuple[str | None, str | None]:
+    """The sex (where the person chose to say) and region of their latest events."""
+    if person is None:
+        return None, None
+    from sqlalchemy import select
+
+    events = analytics.analytics_events
+    found: dict[str, str | None] = {}
+    for name in ("sex", "region"):
+        column = events.c[name]
+        found[name] = conn.execute(
+            select(column)
+            .where(events.c.person_key == person, column.is_not(None))
+            .order_by(events.c.id.desc())
+            .limit(1)
+        ).scalar()
+    return found["sex"], found["region"]
+
+
+def _last_language(conn: Any, pseudonym: str) -> str:
+    """The language of the person's latest ticket (the help was written in it)."""
+    from sqlalchemy import select
+
+    from bot.handoff.models import tickets
+
+    value = conn.execute(
+        select(tickets.c.language)
+        .where(tickets.c.pseudonym == pseudonym)
+        .order_by(tickets.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return value or "fr"
+
+
+def _opened_help(result: Any, lang: str) -> safety_help.Help:
+    parts = [safety_help.text("alerted", lang)]
+    if not result.on_duty:
+        parts.append(safety_help._off_hours(lang, result.opens_at))  # noqa: SLF001
+    return safety_help.Help("\n\n".join(parts))

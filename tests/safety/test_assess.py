@@ -1,0 +1,135 @@
+"""The danger assessment: what must fire, what must not, and its floors on the dev set."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from bot.safety import IMMINENT, KINDS, URGENT, assess
+from bot.safety.assess import compile_pattern, fold, skeleton_word, views
+
+DEV = Path(__file__).resolve().parents[2] / "bench" / "data" / "safety" / "dev.tsv"
+
+# The issue's own examples and their kinds, in the five languages.
+DANGERS = [
+    ("je ne veux plus vivre", "suicide"),
+    ("I want to disappear forever", "suicide"),
+    ("je préfère partir pour de bon", "suicide"),
+    ("bghit nghber mn had denya", "suicide"),
+    ("ma b9itch baghi n3ich", "suicide"),
+    ("quiero morirme", "suicide"),
+    ("je cherche du travail à Agadir, mon patron m'a frappé hier", "violence"),
+    ("mon mari me frappe", "violence"),
+    ("راجلي كيضربني", "violence"),
+    ("help he has a knife", "threat"),
+    ("kaytb3ni wa7ed b jenwi", "threat"),
+    ("il garde mon passeport et je ne peux pas sortir de la ferme", "trafficking"),
+    ("my son is missing", "child"),
+    ("mon bébé ne respire plus", "medical"),
+    ("la police a arrêté mon mari", "detention"),
+]
+
+# Ordinary messages with frightening words.
+ORDINARY = [
+    "je suis mort de fatigue",
+    "ce boulot me tue",
+    "me muero de risa",
+    "my phone is dead",
+    "je voudrais un certificat de décès pour mon père",
+    "how do I register a death",
+    "I am looking for a job as a security guard",
+    "quels sont les horaires du commissariat d'Agadir ?",
+    "where is the police station to renew my residence card",
+    "je cherche un travail de femme de ménage",
+    "envoyez-moi l'adresse svp",
+    "salam bghit tbib f nador",
+    "another language please",
+    "had lkhedma kat9tlni",
+    "accident de travail : comment être indemnisé ?",
+    "my employer is threatening dismissal since i asked for a raise",
+    "apuestas deportivas",
+    "bghit nl3ab free fire",
+    "mon fils est élève en 3e, comment l'inscrire ?",
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), DANGERS)
+def test_danger_is_recognised_with_its_kind(text: str, kind: str) -> None:
+    danger = assess(text, "fr")
+    assert danger is not None, text
+    assert danger.kind == kind
+    assert danger.severity in (IMMINENT, URGENT)
+    assert danger.language == "fr"
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_words_do_not_fire(text: str) -> None:
+    assert assess(text) is None
+
+
+def test_suicide_is_imminent_and_a_threat_with_a_knife_too() -> None:
+    assert assess("I want to kill myself").severity == IMMINENT
+    assert assess("he is following me with a knife").severity == IMMINENT
+    assert assess("mon mari me frappe").severity == URGENT
+    assert assess("mon mari me frappe, il a un couteau").severity == IMMINENT
+
+
+def test_a_danger_inside_another_request_is_found() -> None:
+    danger = assess("where can I see a doctor, my husband raped me")
+    assert danger is not None and danger.kind == "violence"
+
+
+def test_no_accents_typos_arabizi_digits_and_code_switching() -> None:
+    assert assess("je veux me suicder").kind == "suicide"  # a typo
+    assert assess("JE VEUX MOURIR").kind == "suicide"  # capitals
+    assert assess("mon mari kaydrebni").kind == "violence"  # code-switching
+    assert assess("rajli kaydarbni").kind == "violence"  # another Arabizi spelling
+
+
+def test_several_kinds_name_the_first_and_keep_the_others() -> None:
+    danger = assess("my husband hits me and I want to kill myself")
+    assert danger.kind == "suicide"
+    assert "violence" in danger.also
+
+
+def test_odd_input_never_raises() -> None:
+    for text in ("", "   ", "🙂" * 500, "a" * 100_000, "\x00\x01", None, 42):
+        assert assess(text) is None  # type: ignore[arg-type]
+
+
+def test_folding_and_skeletons() -> None:
+    assert fold("M'a frappée!!") == "m a frappee"
+    assert fold("أريد") == "اريد"
+    assert skeleton_word("kaydrebni") == skeleton_word("kaydarbni") == "kdrbn"
+    assert skeleton_word("n3ich") == skeleton_word("n3ych")
+    # French and English words are not read as Arabizi.
+    assert views("another")[1] == "_"
+
+
+def test_the_pattern_language() -> None:
+    assert compile_pattern("me|nous + frapp~") == r"(?<!\S)(?:me|nous) (?:frapp\S*)(?!\S)"
+    with pytest.raises(ValueError):
+        compile_pattern("je veux *")
+
+
+def _dev_rows() -> list[dict[str, str]]:
+    with DEV.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def test_floors_on_the_development_set() -> None:
+    """Regression floors (the held-out figures are in bench/results/safety.json)."""
+    rows = _dev_rows()
+    dangers = [r for r in rows if r["kind"] != "none"]
+    ordinary = [r for r in rows if r["kind"] == "none"]
+    found = sum(assess(r["text"]) is not None for r in dangers)
+    alarms = sum(assess(r["text"]) is not None for r in ordinary)
+    assert found / len(dangers) >= RECALL_FLOOR
+    assert alarms / len(ordinary) <= FALSE_ALARM_CEILING
+    assert {r["kind"] for r in dangers} == set(KINDS)
+
+
+RECALL_FLOOR = 0.50
+FALSE_ALARM_CEILING = 0.07
