@@ -14,13 +14,7 @@ import pytest
 from bot.channels.store import shared_store
 from bot.privacy import ACCEPTED, record_consent
 from tests.channels.helpers import post_telegram, post_whatsapp, telegram_text_update, twilio_params
-from tests.handoff.test_e2e_handoff import (  # noqa: F401 (the module's running assistant)
-    AMINA_CHAT,
-    Running,
-    _pseudonym,
-    _wait,
-    running,
-)
+from tests.handoff.test_e2e_handoff import AMINA_CHAT, Running, _pseudonym, _wait
 
 pytestmark = pytest.mark.e2e
 
