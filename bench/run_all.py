@@ -24,6 +24,7 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("nlu", "nlu_bench.py", []),
     ("load", "load_bench.py", []),
     ("report", "report_bench.py", []),
+    ("safety", "safety_bench.py", []),
     ("conversations", "conversation_bench.py", ["--conversations", "2000"]),
 ]
 

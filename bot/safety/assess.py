@@ -227,6 +227,7 @@ def compile_pattern(source: str, view: str = "folded") -> str:
 class _Rule:
     kind: str
     imminent: bool
+    source: str
     name: str
     regex: re.Pattern[str]
     view: str
@@ -237,7 +238,12 @@ class _Compiled:
     rules: tuple[_Rule, ...]
     # One alternation per view and kind, tried first: most messages match none.
     screens: dict[tuple[str, str], re.Pattern[str]]
-    idioms: re.Pattern[str] | None
+    # Which rules a message may match, by the 3-letter pieces of its words (a rule can only
+    # match where a word of its first slot is): most rules are never tried on a message.
+    index: dict[tuple[str, str], tuple[int, ...]]
+    unindexed: tuple[int, ...]
+    # Idioms of the folded text: (anchors or None, regex), tried only when an anchor is seen.
+    idioms: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...]
     idioms_skeleton: re.Pattern[str] | None
     imminent_cues: re.Pattern[str] | None
     imminent_cues_skeleton: re.Pattern[str] | None
@@ -309,6 +315,55 @@ def _pattern_words(sources: Any) -> set[str]:
     return found
 
 
+ANCHOR = 3
+
+
+def _anchors(source: str, view: str) -> list[str] | None:
+    """Words one of which must be in a message for the pattern to match: the first words
+    of the phrases of one of its slots (folded or skeleton text); None: cannot tell."""
+    if source.startswith("re:"):
+        return None
+    slots: list[list[str]] = [[]]
+    for token in source.split():
+        if token in _GAPS:
+            slots.append([])
+        else:
+            slots[-1].append(token)
+    for slot in slots:
+        anchors = _slot_anchors(slot, view)
+        if anchors:
+            return anchors
+    return None
+
+
+def _slot_anchors(slot: list[str], view: str) -> list[str] | None:
+    anchors = []
+    for phrase in " ".join(slot).split("|"):
+        for word in phrase.split():
+            optional = word.startswith("?")
+            literal = word.lstrip("?=").rstrip("~").rstrip(".")
+            if view == "skeleton":
+                literal = " ".join(skeleton_word(w) for w in fold(literal).split())
+            else:
+                literal = fold(literal)
+            literal = literal.split(" ")[0] if literal else ""
+            if len(literal) < ANCHOR:
+                return None
+            anchors.append(literal)
+            if not optional:
+                break
+    return anchors or None
+
+
+def _pieces(text: str) -> set[str]:
+    """Every 3-letter piece of every word of a text."""
+    found = set()
+    for word in text.split():
+        for start in range(max(1, len(word) - ANCHOR + 1)):
+            found.add(word[start : start + ANCHOR])
+    return found
+
+
 def _views_of(lang: str) -> str:
     return "skeleton" if lang == "ary-Latn" else "folded"
 
@@ -329,15 +384,26 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:
                 source = source.lstrip("!").strip()
                 expression = compile_pattern(source, view)
                 regex = re.compile(expression)
-                rules.append(_Rule(kind, imminent, f"{kind}/{lang}/{index}", regex, view))
+                rules.append(_Rule(kind, imminent, source, f"{kind}/{lang}/{index}", regex, view))
                 screen_parts.setdefault((view, kind), []).append(expression)
     screens = {key: re.compile("|".join(parts)) for key, parts in screen_parts.items()}
-    idiom_sources = [
-        compile_pattern(s)
-        for lang, items in data["idioms"].items()
-        if lang != "ary-Latn"
-        for s in items or []
-    ]
+    index_sets: dict[tuple[str, str], set[int]] = {}
+    unindexed: list[int] = []
+    for number, rule in enumerate(rules):
+        anchors = _anchors(rule.source, rule.view)
+        if anchors is None:
+            unindexed.append(number)
+            continue
+        for anchor in anchors:
+            index_sets.setdefault((rule.view, anchor[:ANCHOR]), set()).add(number)
+    idioms = []
+    for lang, items in data["idioms"].items():
+        if lang == "ary-Latn":
+            continue
+        for source in items or []:
+            anchors = _anchors(source, "folded")
+            pieces = frozenset(a[:ANCHOR] for a in anchors) if anchors else None
+            idioms.append((pieces, re.compile(compile_pattern(source))))
     idiom_skeleton = [compile_pattern(s, "skeleton") for s in data["idioms"].get("ary-Latn", [])]
     cue_sources = [
         compile_pattern(s)
@@ -383,7 +449,9 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:
     return _Compiled(
         rules=tuple(rules),
         screens=screens,
-        idioms=re.compile("|".join(idiom_sources)) if idiom_sources else None,
+        index={key: tuple(sorted(v)) for key, v in index_sets.items()},
+        unindexed=tuple(unindexed),
+        idioms=tuple(idioms),
         idioms_skeleton=re.compile("|".join(idiom_skeleton)) if idiom_skeleton else None,
         imminent_cues=re.compile("|".join(cue_sources)) if cue_sources else None,
         imminent_cues_skeleton=re.compile("|".join(cue_skeleton)) if cue_skeleton else None,
@@ -414,8 +482,10 @@ def views(text: str, patterns: _Compiled | None = None) -> tuple[str, str]:
     """(folded text with idioms removed and typos corrected, its Arabizi skeleton)."""
     patterns = patterns or compiled()
     folded = fold(text[:MAX_CHARS])
-    if patterns.idioms is not None:
-        folded = patterns.idioms.sub(" ", folded)
+    pieces = _pieces(folded)
+    for anchors, idiom in patterns.idioms:
+        if anchors is None or not anchors.isdisjoint(pieces):
+            folded = idiom.sub(" ", folded)
     folded = " ".join(folded.split())
     corrected = " ".join(_correct(w, patterns) for w in folded.split())
     skel = " ".join(
@@ -436,18 +506,17 @@ def assess(text: str, language: str | None = None) -> Danger | None:
     folded, skel = views(text, patterns)
     texts = {"folded": folded, "skeleton": skel}
     found: dict[str, tuple[bool, str]] = {}
-    for (view, kind), screen in patterns.screens.items():
-        if kind in found and found[kind][0]:
+    candidates = set(patterns.unindexed)
+    for view, content in texts.items():
+        for piece in _pieces(content):
+            candidates.update(patterns.index.get((view, piece), ()))
+    for number in sorted(candidates):
+        rule = patterns.rules[number]
+        previous = found.get(rule.kind)
+        if previous is not None and (previous[0] or not rule.imminent):
             continue
-        if not screen.search(texts[view]):
-            continue
-        for rule in patterns.rules:
-            if rule.kind == kind and rule.view == view and rule.regex.search(texts[view]):
-                previous = found.get(kind)
-                if previous is None or (rule.imminent and not previous[0]):
-                    found[kind] = (rule.imminent, rule.name)
-                if rule.imminent:
-                    break
+        if rule.regex.search(texts[rule.view]):
+            found[rule.kind] = (rule.imminent, rule.name)
     for kind in list(found):
         cancel = patterns.cancels.get(kind)
         if cancel is not None and cancel.search(folded):
