@@ -1,0 +1,48 @@
+"""After the help, only the answer to the person's own request follows (Rasa adapter)."""
+
+from __future__ import annotations
+
+from bot.channels.base import IncomingMessage, OutgoingMessage
+from bot.channels.rasa_common import AfterDangerOutput, DeliveryOutput, rasa_dispatch
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMessage] = []
+
+    async def deliver(self, message: OutgoingMessage) -> bool:
+        self.sent.append(message)
+        return True
+
+
+async def test_only_directory_answers_follow_with_a_first_line_in_the_persons_language() -> None:
+    collect = Collect()
+    output = AfterDangerOutput(DeliveryOutput(collect), "es")
+    menu = [{"title": "Salud", "payload": "/ask_health"}]
+    await output.send_response("p", {"text": "¿Qué necesita?", "utter_action": "utter_greet",
+                                     "buttons": menu})  # fmt: skip
+    await output.send_response("p", {"text": "No he entendido.", "utter_action": "utter_default"})
+    await output.send_response("p", {"text": "19, 15", "utter_action": "utter_emergency"})
+    await output.send_response(
+        "p", {"text": "ANAPEC Agadir", "utter_action": "utter_directory_results"}
+    )
+    await output.send_response("p", {"text": "Aviso", "utter_action": "utter_privacy_notice"})
+    assert [m.text for m in collect.sent] == ["Y sobre su solicitud:\nANAPEC Agadir"]
+
+
+async def test_the_dispatch_marks_a_danger_turn_for_rasa() -> None:
+    seen = []
+
+    async def on_new_message(message) -> None:  # noqa: ANN001
+        seen.append(message)
+
+    collect = Collect()
+    dispatch = rasa_dispatch(on_new_message, DeliveryOutput(collect), "telegram")
+    danger = IncomingMessage("telegram", "1", "p", text="mi jefe me pega, busco trabajo")
+    danger.danger = "violence"
+    await dispatch(danger)
+    await dispatch(IncomingMessage("telegram", "1", "p", text="busco trabajo"))
+    assert seen[0].metadata == {"kind": "text", "danger": "violence"}
+    assert isinstance(seen[0].output_channel, AfterDangerOutput)
+    assert seen[1].metadata == {"kind": "text"}
+    assert isinstance(seen[1].output_channel, DeliveryOutput)
