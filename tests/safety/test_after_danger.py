@@ -46,3 +46,23 @@ async def test_the_dispatch_marks_a_danger_turn_for_rasa() -> None:
     assert isinstance(seen[0].output_channel, AfterDangerOutput)
     assert seen[1].metadata == {"kind": "text"}
     assert isinstance(seen[1].output_channel, DeliveryOutput)
+
+
+async def test_the_privacy_notice_waits_for_the_turn_after_a_danger() -> None:
+    """The help was this turn's message: the notice comes with the next answer, never
+    before the help, and never as a second numbered menu."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.events import FollowupAction
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions import privacy as ap
+
+    latest = {"text": "x", "intent": {"name": "ask_work"}, "entities": [],
+              "metadata": {"kind": "text", "danger": "violence"}}  # fmt: skip
+    events = [{"event": "user", "text": "x", "parse_data": latest, "input_channel": "whatsapp"}]
+    tracker = Tracker("wa-p1", {"privacy_notice_due": True}, latest, events, False, None, None,
+                      "whatsapp")  # fmt: skip
+    dispatcher = CollectingDispatcher()
+    result = await ap.ActionPrivacyNotice().run(dispatcher, tracker, {})
+    assert dispatcher.messages == []
+    assert result == [FollowupAction("action_listen")]  # still due
