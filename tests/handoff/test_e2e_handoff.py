@@ -235,6 +235,15 @@ def _pseudonym(channel: str, address: str) -> str:
     return pseudonym(channel, address, PSEUDONYM_KEY)
 
 
+def _accepted(running: Running, sender: str) -> None:
+    """The person already answered the privacy notice (a hand-off waits for the answer:
+    mediators read what people write; tested with the dialogue in tests/privacy)."""
+    from bot.channels.store import shared_store
+    from bot.privacy import ACCEPTED, record_consent
+
+    record_consent(shared_store(running.settings.effective_database_url).engine, sender, ACCEPTED)
+
+
 def _ticket_number(texts: list[str]) -> int:
     for text in reversed(texts):  # the newest notification
         match = re.search(r"Nouvelle demande #(\d+)", text)
@@ -250,6 +259,7 @@ def _user_texts(running: Running, sender: str) -> list[str]:
 def test_telegram_person_and_telegram_mediator_round_trip(running: Running) -> None:
     chat = 8101
     sender = _pseudonym("telegram", str(chat))
+    _accepted(running, sender)
     resp, _ = post_telegram(running.url, telegram_callback(chat, "/request_mediator"))
     assert resp.status_code == 200
     running.wait_person(chat, "médiateur")
@@ -307,6 +317,7 @@ def test_telegram_person_and_telegram_mediator_round_trip(running: Running) -> N
 def test_whatsapp_person_and_whatsapp_mediator_round_trip(running: Running) -> None:
     number = "+212633333333"
     sender = _pseudonym("whatsapp", number)
+    _accepted(running, sender)
     post_whatsapp(running.url, twilio_params(number, "je veux parler a un humain"))
     running.wait_whatsapp(number, "médiateur")
     offers = running.wait_whatsapp(YOUSSEF_NUMBER, "Nouvelle demande")
@@ -365,6 +376,7 @@ def test_unregistered_sender_on_the_mediators_bot_is_refused_and_logged(running:
 def test_session_reset_and_restart_events_do_not_unpause(running: Running) -> None:
     chat = 8102
     sender = _pseudonym("telegram", str(chat))
+    _accepted(running, sender)
     post_telegram(running.url, telegram_callback(chat, "/request_mediator"))
     assert _wait(lambda: running.ticket_of(sender) is not None)
     number = running.ticket_of(sender).id
@@ -394,6 +406,7 @@ def test_session_reset_and_restart_events_do_not_unpause(running: Running) -> No
 def test_restart_in_the_middle_of_a_handoff_loses_nothing(running: Running) -> None:
     chat = 8103
     sender = _pseudonym("telegram", str(chat))
+    _accepted(running, sender)
     post_telegram(running.url, telegram_callback(chat, "/request_mediator"))
     assert _wait(lambda: running.ticket_of(sender) is not None)
     number = running.ticket_of(sender).id
