@@ -106,12 +106,14 @@ def test_database_unavailable_for_a_few_seconds(
             retried, _ = post_whatsapp(assistant.rasa_url, params)
             assert retried.status_code == 200, retried.text
             replies = _new_replies(twilio, number, before)
-            assert len(replies) == 1 and _is_results(replies[0], "fr"), replies
+            # Answered once (the privacy notice may follow the first answer without a menu).
+            assert replies and _is_results(replies[0], "fr"), replies
+            assert sum(_is_results(r, "fr") for r in replies) == 1, replies
             # Another retry of the same message is recognised: no second answer.
             again, _ = post_whatsapp(assistant.rasa_url, params)
             assert again.status_code == 200
             time.sleep(2)
-            assert len(_bodies(twilio, number)) == before + 1
+            assert len(_bodies(twilio, number)) == before + len(replies)
 
 
 @pytest.mark.services

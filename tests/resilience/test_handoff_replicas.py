@@ -27,6 +27,7 @@ from tests.handoff.test_e2e_handoff import (
     MEDIATORS,
     Running,
     TwoBotsTelegramFake,
+    _accepted,
     _pseudonym,
     _start,
     _user_texts,
@@ -90,6 +91,7 @@ def test_replica_restarted_during_handoff(replicas: tuple[Running, Running]) -> 
     a, b = replicas
     chat = 9201
     sender = _pseudonym("telegram", str(chat))
+    _accepted(a, sender)  # a hand-off waits for the privacy notice's answer (issue 15.4)
     post_telegram(a.url, telegram_callback(chat, "/request_mediator"))
     assert _wait(lambda: a.ticket_of(sender) is not None), a.log()
     number = a.ticket_of(sender).id
