@@ -138,16 +138,17 @@ def test_french_conversation_whatsapp_like(page: Page) -> None:
     page.type("Bonjour")
     greeting = page.bot_says("PRIM")
     assert "\n1. " in greeting["text"] and greeting["buttons"] == []  # a numbered menu
+    # One numbered menu per turn: the privacy notice comes with the next answer.
+    page.type("Je cherche un médecin à Agadir")
+    results = page.bot_says("Agadir")
+    assert "Centre" in results["text"] and "1. " in results["text"]
     page.bot_says("/delete")  # the privacy notice, a numbered list too
     page.type("1")  # typing the number accepts, as on WhatsApp
     question = page.bot_says("5. ")
     page.type("5")  # "skip" the optional question
-    page.type("Je cherche un médecin à Agadir")
-    results = page.bot_says("Agadir")
-    assert "Centre" in results["text"] and "1. " in results["text"]
     # The person's own messages are shown on their side, in order.
     mine = [e["text"] for e in page.person() if e["role"] == "person"]
-    assert mine == ["Bonjour", "1", "5", "Je cherche un médecin à Agadir"], (mine, question)
+    assert mine == ["Bonjour", "Je cherche un médecin à Agadir", "1", "5"], (mine, question)
     page.shot("playground-french-whatsapp")
 
 
@@ -156,7 +157,11 @@ def test_darija_conversation_telegram_like(page: Page) -> None:
     page.type("salam")
     greeting = page.bot_says("PRIM")
     assert greeting["buttons"] and "\n1. " not in greeting["text"]  # inline buttons instead
-    notice = page.bot_says("/delete")
+    page.type("bghit tbib f agadir")
+    results = page.bot_says("Agadir")
+    assert "Centre" in results["text"]
+    assert "l9it" in results["text"] or "Hada" in results["text"]  # answered in Darija
+    notice = page.bot_says("/delete")  # the notice with the first answer without a menu
     assert notice["buttons"][0][1] == "/privacy_accept"
     page.press("/privacy_accept")
     question = page.bot_says("?")
@@ -165,10 +170,6 @@ def test_darija_conversation_telegram_like(page: Page) -> None:
     # A pressed button shows its title on the person's side, like a Telegram reply.
     assert wait_for(lambda: [e for e in page.person() if e["role"] == "person"][-1]["text"]
                     == skip_title, 10)  # fmt: skip
-    page.type("bghit tbib f agadir")
-    results = page.bot_says("Agadir")
-    assert "Centre" in results["text"]
-    assert "l9it" in results["text"] or "Hada" in results["text"]  # answered in Darija
     page.shot("playground-darija-telegram")
 
 
@@ -195,11 +196,10 @@ def test_arabic_right_to_left_on_a_phone_sized_screen(page: Page) -> None:
 
 def test_handoff_taken_answered_and_closed_from_the_desk(page: Page) -> None:
     page.open("telegram", "fr", first_name="Amina")
-    page.type("Bonjour")
+    # Mediators read what people write: the notice comes before the hand-off.
+    page.type("Je veux parler à une personne")
     page.bot_says("/delete")
     page.press("/privacy_accept")
-    page.bot_says("?")
-    page.type("Je veux parler à une personne")
     page.bot_says("médiateur")
     offer = page.desk_says("Nouvelle demande")
     assert "Amina" in offer["text"]
