@@ -107,6 +107,9 @@ class OutgoingMessage:
     text: str = ""
     buttons: list[Button] = field(default_factory=list)
     image_url: str | None = None
+    # True: the menu remembered for typed numbers stays the previous one (the answer that
+    # follows a danger's help leaves a number meaning the help's choice).
+    keep_menu: bool = False
 
 
 def buttons_from_rasa(raw: Any) -> list[Button]:

@@ -25,10 +25,11 @@ class Interceptor(Protocol):
 def default_interceptors(settings: Settings, engine: Engine) -> list[Interceptor]:
     """The interceptors of a deployment, in order: a person in danger first
     (bot/channels/safety.py), then the mediator hand-off (bot/handoff)."""
-    from bot.channels.safety import SafetyInterceptor
+    from bot.channels.safety import SafetyInterceptor, warm
     from bot.directory import DirectoryStore
     from bot.handoff.relay import HandoffInterceptor, runtime_for
 
+    warm()
     runtime = runtime_for(settings, engine)
     directory = DirectoryStore(settings.directory_path)
     return [SafetyInterceptor(runtime, directory.current), HandoffInterceptor(runtime)]

@@ -349,9 +349,10 @@ class PlaygroundDelivery:
             log.warning("playground: no open session for %s; message dropped", message.recipient)
             return False
         # As on both platforms: the latest buttons are what a number or an index refers to.
-        await asyncio.to_thread(
-            self.store.set_last_buttons, message.recipient, [b.payload for b in message.buttons]
-        )
+        if not message.keep_menu:
+            await asyncio.to_thread(
+                self.store.set_last_buttons, message.recipient, [b.payload for b in message.buttons]
+            )
         box = session.mailbox
         if message.image_url:
             box.put(role="bot", kind=base.IMAGE, text="", image_url=message.image_url)

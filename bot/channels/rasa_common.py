@@ -111,7 +111,13 @@ class DeliveryOutput(OutputChannel):
                         ", ".join(sorted(message)))  # fmt: skip
             return
         await self.delivery.deliver(
-            OutgoingMessage(recipient_id, text, buttons, str(image) if image else None)
+            OutgoingMessage(
+                recipient_id,
+                text,
+                buttons,
+                str(image) if image else None,
+                keep_menu=bool(message.get("keep_menu")),
+            )
         )
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -179,12 +185,15 @@ class AfterDangerOutput(OutputChannel):
         return DeliveryOutput.channel_name
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        if message.get("utter_action") not in ANSWERS_AFTER_DANGER:
-            log.info("after a danger, %s not sent to %s", message.get("utter_action") or "a "
-                     "response", recipient_id)  # fmt: skip
+        action = message.get("utter_action")
+        if action not in ANSWERS_AFTER_DANGER:
+            log.info("after a danger, %s not sent to %s", action, recipient_id)
             return
+        # The help carried this turn's numbered menu: the answer follows without one, and a
+        # number typed next still means the help's choice (one numbered menu per turn).
+        message = {**message, "buttons": None, "quick_replies": None, "keep_menu": True}
         if self.sent == 0 and message.get("text"):
-            message = {**message, "text": f"{and_your_request(self.lang)}\n{message['text']}"}
+            message["text"] = f"{and_your_request(self.lang)}\n{message['text']}"
         self.sent += 1
         await self.output.send_response(recipient_id, message)
 

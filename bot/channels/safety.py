@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import analytics
@@ -30,6 +30,7 @@ from bot.handoff.relay import HandoffRuntime
 from bot.handoff.tickets import TicketRequest
 from bot.safety import Danger, assess
 from bot.safety import help as safety_help
+from bot.safety.assess import compiled
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,7 @@ class SafetyInterceptor:
             return False
         if danger is None:
             return False
-        lang = guess_language(text)
-        danger = Danger(danger.kind, danger.severity, lang, danger.rule, danger.also)
+        danger = replace(danger, language=guess_language(text))
         log.warning("danger (%s, %s, rule %s) from %s", danger.kind, danger.severity,
                     danger.rule, message.sender)  # fmt: skip
         message.danger = danger.kind
@@ -84,17 +84,7 @@ class SafetyInterceptor:
             handoff.escalate(ticket.id, danger.kind)
             help_ = safety_help.compose(danger, lang, directory, alerted=True, already_open=True)
         elif danger.imminent:
-            result = handoff.open(
-                TicketRequest(
-                    pseudonym=message.sender,
-                    reason="emergency",
-                    channel=message.channel,
-                    language=lang,
-                    first_name=message.first_name,
-                    context=[{"who": "person", "text": message.text}],
-                    danger=danger.kind,
-                )
-            )
+            result = self._open_urgent(message, danger.kind, lang, message.text)
             help_ = safety_help.compose(
                 danger, lang, directory, alerted=True, on_duty=result.on_duty,
                 opens_at=result.opens_at,
@@ -108,6 +98,21 @@ class SafetyInterceptor:
         self._tell(message.sender, help_)
         self._record(message, danger)
         return consumed
+
+    def _open_urgent(self, message: IncomingMessage, kind: str | None, lang: str,
+                     said: str | None = None) -> Any:  # fmt: skip
+        """An urgent ticket for the person (``said``: the message the mediator reads first)."""
+        return self.runtime.handoff.open(
+            TicketRequest(
+                pseudonym=message.sender,
+                reason="emergency",
+                channel=message.channel,
+                language=lang,
+                first_name=message.first_name,
+                context=[{"who": "person", "text": said}] if said else (),
+                danger=kind,
+            )
+        )
 
     def _directory(self) -> Any:
         try:
@@ -160,43 +165,41 @@ class SafetyInterceptor:
 
     # --- the buttons of the help -----------------------------------------------------------
     async def _ask_mediator(self, message: IncomingMessage, kind: str | None, lang: str) -> bool:
-        """The offer's button: an urgent ticket for that kind (or the open one escalated)."""
+        """The offer's button: an urgent ticket for that kind (or the open one escalated);
+        the person is told either way."""
 
         def run() -> None:
             handoff = self.runtime.handoff
-            language = lang
             with handoff.engine.connect() as conn:
                 ticket = store.open_for_person(conn, message.sender)
             if ticket is not None:
                 if kind:
                     handoff.escalate(ticket.id, kind)
+                again = safety_help.Help(safety_help.text("alerted_again", lang))
+                self._tell(message.sender, again)
                 return
-            result = handoff.open(
-                TicketRequest(
-                    pseudonym=message.sender,
-                    reason="emergency",
-                    channel=message.channel,
-                    language=language,
-                    first_name=message.first_name,
-                    danger=kind,
-                )
-            )
-            self._tell(message.sender, _opened_help(result, language))
+            result = self._open_urgent(message, kind, lang)
+            self._tell(message.sender, safety_help.opened(lang, result.on_duty, result.opens_at))
 
         await asyncio.to_thread(run)
         await self.runtime.flush()
         return True
 
     async def _decline(self, message: IncomingMessage) -> bool:
-        """The person does not want the alerted mediator: the queued ticket is withdrawn."""
+        """The person does not want the alerted mediator: a queued ticket is withdrawn; a
+        mediator who already has it reads the person's answer."""
 
         def run() -> None:
             handoff = self.runtime.handoff
             with handoff.engine.connect() as conn:
-                language = _last_language(conn, message.sender)
-            if handoff.withdraw(message.sender):
-                done = safety_help.Help(safety_help.text("withdrawn", language))
-                self._tell(message.sender, done)
+                ticket = store.open_for_person(conn, message.sender)
+            language = (ticket.language if ticket else None) or "fr"
+            if ticket is not None and ticket.state == "assigned":
+                said = safety_help.text("button_decline", language)
+                handoff.person_message(ticket, "text", said, None, None)
+                return
+            handoff.withdraw(message.sender)
+            self._tell(message.sender, safety_help.Help(safety_help.text("withdrawn", language)))
 
         await asyncio.to_thread(run)
         await self.runtime.flush()
@@ -222,23 +225,6 @@ def _known_of(conn: Any, person: str | None) -> tuple[str | None, str | None]:
     return found["sex"], found["region"]
 
 
-def _last_language(conn: Any, pseudonym: str) -> str:
-    """The language of the person's latest ticket (the help was written in it)."""
-    from sqlalchemy import select
-
-    from bot.handoff.models import tickets
-
-    value = conn.execute(
-        select(tickets.c.language)
-        .where(tickets.c.pseudonym == pseudonym)
-        .order_by(tickets.c.id.desc())
-        .limit(1)
-    ).scalar()
-    return value or "fr"
-
-
-def _opened_help(result: Any, lang: str) -> safety_help.Help:
-    parts = [safety_help.text("alerted", lang)]
-    if not result.on_duty:
-        parts.append(safety_help._off_hours(lang, result.opens_at))  # noqa: SLF001
-    return safety_help.Help("\n\n".join(parts))
+def warm() -> None:
+    """Compile the patterns now (at start-up), not inside the first person's turn."""
+    compiled()

@@ -182,7 +182,7 @@ class TelegramDelivery:
             self.store.contact_for_reply,
             message.recipient,
             [b.payload for b in message.buttons],
-            lambda c: c.channel == "telegram",
+            lambda c: c.channel == "telegram" and not message.keep_menu,
         )
         if contact is None or contact.channel != "telegram":
             log.error("no Telegram contact for %s; message not sent", message.recipient)

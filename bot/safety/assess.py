@@ -148,6 +148,13 @@ _ARABIC_CLITICS = r"(?:وال|بال|فال|كال|لل|ال|و|ف|ب|ل|ك)?"
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06FF]")
 
 
+def _literal(word: str, view: str) -> str:
+    """A pattern's word as it appears in the text of ``view`` (folded, or its skeleton)."""
+    if view == "skeleton":
+        return " ".join(skeleton_word(w) for w in fold(word).split())
+    return fold(word)
+
+
 def _word_regex(word: str, view: str) -> str:
     """One word: "~" for any ending, "=" for anywhere inside a word.
 
@@ -156,11 +163,7 @@ def _word_regex(word: str, view: str) -> str:
     prefix = word.endswith("~")
     exact = word.endswith(".") and len(word) > 1
     inside = word.startswith("=")
-    word = word.rstrip("~").rstrip(".").lstrip("=")
-    if view == "skeleton":
-        word = " ".join(skeleton_word(p) for p in fold(word).split())
-    else:
-        word = fold(word)
+    word = _literal(word.rstrip("~").rstrip(".").lstrip("="), view)
     if not word:
         raise ValueError("empty word in a pattern")
     body = re.escape(word).replace(r"\ ", " ")
@@ -236,8 +239,6 @@ class _Rule:
 @dataclass(frozen=True)
 class _Compiled:
     rules: tuple[_Rule, ...]
-    # One alternation per view and kind, tried first: most messages match none.
-    screens: dict[tuple[str, str], re.Pattern[str]]
     # Which rules a message may match, by the 3-letter pieces of its words (a rule can only
     # match where a word of its first slot is): most rules are never tried on a message.
     index: dict[tuple[str, str], tuple[int, ...]]
@@ -341,11 +342,7 @@ def _slot_anchors(slot: list[str], view: str) -> list[str] | None:
     for phrase in " ".join(slot).split("|"):
         for word in phrase.split():
             optional = word.startswith("?")
-            literal = word.lstrip("?=").rstrip("~").rstrip(".")
-            if view == "skeleton":
-                literal = " ".join(skeleton_word(w) for w in fold(literal).split())
-            else:
-                literal = fold(literal)
+            literal = _literal(word.lstrip("?=").rstrip("~").rstrip("."), view)
             literal = literal.split(" ")[0] if literal else ""
             if len(literal) < ANCHOR:
                 return None
@@ -373,7 +370,6 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:
     """Read and compile patterns.yml once."""
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     rules: list[_Rule] = []
-    screen_parts: dict[tuple[str, str], list[str]] = {}
     for kind, by_lang in data["kinds"].items():
         if kind not in KINDS:
             raise ValueError(f"{path.name}: unknown kind {kind!r}")
@@ -385,8 +381,6 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:
                 expression = compile_pattern(source, view)
                 regex = re.compile(expression)
                 rules.append(_Rule(kind, imminent, source, f"{kind}/{lang}/{index}", regex, view))
-                screen_parts.setdefault((view, kind), []).append(expression)
-    screens = {key: re.compile("|".join(parts)) for key, parts in screen_parts.items()}
     index_sets: dict[tuple[str, str], set[int]] = {}
     unindexed: list[int] = []
     for number, rule in enumerate(rules):
@@ -448,7 +442,6 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:
     }
     return _Compiled(
         rules=tuple(rules),
-        screens=screens,
         index={key: tuple(sorted(v)) for key, v in index_sets.items()},
         unindexed=tuple(unindexed),
         idioms=tuple(idioms),

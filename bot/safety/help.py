@@ -117,7 +117,7 @@ def compose(
     parts = [care(danger.kind, lang)]
     lines = number_lines(danger, lang, directory)
     if lines:
-        if danger.kind not in (SUICIDE, "threat", "detention", "fire_accident"):
+        if not parts[0].rstrip().endswith(":"):  # a caring sentence may lead to the numbers
             parts.append(text("call_now", lang))
         parts.append("\n".join(lines))
     if danger.kind == SUICIDE:
@@ -128,18 +128,27 @@ def compose(
     elif alerted:
         parts.append(text("alerted", lang))
         if not on_duty:
-            parts.append(_off_hours(lang, opens_at))
+            parts.append(off_hours(lang, opens_at))
         parts.append(text("decline_hint", lang))
         buttons.append((text("button_decline", lang), DECLINE))
     else:
         if not on_duty:
-            parts.append(_off_hours(lang, opens_at))
+            parts.append(off_hours(lang, opens_at))
         parts.append(text("offer", lang))
         buttons.append((text("button_mediator", lang), ask_mediator_payload(danger.kind, lang)))
     return Help("\n\n".join(p for p in parts if p), buttons)
 
 
-def _off_hours(lang: str, opens_at: str | None) -> str:
+def opened(lang: str, on_duty: bool, opens_at: str | None) -> Help:
+    """The answer to the offer's button: a mediator was alerted (and when they answer)."""
+    parts = [text("alerted", lang)]
+    if not on_duty:
+        parts.append(off_hours(lang, opens_at))
+    return Help("\n\n".join(parts))
+
+
+def off_hours(lang: str, opens_at: str | None) -> str:
+    """When a mediator will answer, outside working hours."""
     if opens_at:
         return text("off_hours", lang, opens_at=opens_at)
     return text("off_hours_unknown", lang)

@@ -146,9 +146,15 @@ def test_french_conversation_whatsapp_like(page: Page) -> None:
     page.type("1")  # typing the number accepts, as on WhatsApp
     question = page.bot_says("5. ")
     page.type("5")  # "skip" the optional question
-    # The person's own messages are shown on their side, in order.
-    mine = [e["text"] for e in page.person() if e["role"] == "person"]
-    assert mine == ["Bonjour", "Je cherche un médecin à Agadir", "1", "5"], (mine, question)
+    # The person's own messages are shown on their side, in order (once the page has drawn
+    # the last one: the click returns before the page appends it).
+    expected = ["Bonjour", "Je cherche un médecin à Agadir", "1", "5"]
+
+    def mine() -> list[str]:
+        return [e["text"] for e in page.person() if e["role"] == "person"]
+
+    wait_for(lambda: mine() == expected, 20)
+    assert mine() == expected, (mine(), question)
     page.shot("playground-french-whatsapp")
 
 

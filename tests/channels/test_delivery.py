@@ -78,6 +78,20 @@ async def test_whatsapp_buttons_become_a_numbered_list_remembered(
     assert contact is not None and contact.last_buttons == ("/ask_health", "/ask_work")
 
 
+async def test_a_message_that_keeps_the_menu_leaves_numbers_meaning_the_last_menu(
+    store: ChannelStore, twilio: TwilioFake, telegram: TelegramFake
+) -> None:
+    deliveries = ((_whatsapp(store, twilio), "wa-t"), (_telegram(store, telegram), "tg-t"))
+    for delivery, sender in deliveries:
+        offer = [Button("Parler à une personne", "/safety_mediator")]
+        assert await delivery.deliver(OutgoingMessage(sender, "Appelez le 19.", offer))
+        answer = OutgoingMessage(sender, "Et pour votre demande :\n1. ANAPEC", keep_menu=True)
+        assert await delivery.deliver(answer)
+        assert store.contact(sender).last_buttons == ("/safety_mediator",)
+        assert await delivery.deliver(OutgoingMessage(sender, "Merci."))
+        assert store.contact(sender).last_buttons == ()  # an ordinary answer replaces it
+
+
 async def test_whatsapp_retries_5xx_and_429_then_delivers(
     store: ChannelStore, twilio: TwilioFake
 ) -> None:

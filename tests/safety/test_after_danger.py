@@ -28,6 +28,19 @@ async def test_only_directory_answers_follow_with_a_first_line_in_the_persons_la
     )
     await output.send_response("p", {"text": "Aviso", "utter_action": "utter_privacy_notice"})
     assert [m.text for m in collect.sent] == ["Y sobre su solicitud:\nANAPEC Agadir"]
+    # Without a second numbered menu, and the help's button still meaning "1".
+    assert collect.sent[0].buttons == [] and collect.sent[0].keep_menu
+
+
+async def test_the_answer_after_the_help_drops_its_own_menu() -> None:
+    collect = Collect()
+    output = AfterDangerOutput(DeliveryOutput(collect), "fr")
+    towns = [{"title": "Agadir", "payload": "Agadir"}]
+    question = {"text": "Dans quelle ville ?", "utter_action": "utter_ask_city", "buttons": towns}
+    await output.send_response("p", question)
+    (sent,) = collect.sent
+    assert sent.text.startswith("Et pour votre demande :") and sent.buttons == []
+    assert sent.keep_menu
 
 
 async def test_the_dispatch_marks_a_danger_turn_for_rasa() -> None:

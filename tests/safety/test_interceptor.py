@@ -137,3 +137,29 @@ async def test_a_media_caption_is_assessed(runtime, recorder) -> None:  # noqa: 
     message.kind = "image"
     assert await _interceptor(runtime).intercept(message) is True
     assert "141" in recorder.to_person("p-1")[-1]
+
+
+async def test_the_offer_button_with_a_request_already_open_is_answered(
+    runtime, recorder, engine  # noqa: ANN001
+) -> None:
+    runtime.handoff.open(TicketRequest("p-1", "request_mediator", channel="telegram"))
+    payload = safety_help.ask_mediator_payload("violence", "en")
+    assert await _interceptor(runtime).intercept(_message(payload)) is True
+    assert safety_help.text("alerted_again", "en") in recorder.to_person("p-1")[-1]
+    with engine.connect() as conn:
+        assert store.open_for_person(conn, "p-1").danger == "violence"
+
+
+async def test_declining_once_a_mediator_has_it_reaches_that_mediator(
+    runtime, recorder  # noqa: ANN001
+) -> None:
+    safety = _interceptor(runtime)
+    await safety.intercept(_message("I want to end my life"))
+    amina = runtime.handoff.registry().get("amina")
+    with runtime.handoff.engine.connect() as conn:
+        ticket = store.open_for_person(conn, "p-1")
+    assert runtime.handoff.take(amina, ticket.id)[0]
+    await runtime.flush()
+    assert await safety.intercept(_message(safety_help.DECLINE)) is True
+    await runtime.flush()
+    assert any(safety_help.text("button_decline", "en") in t for t in recorder.to(amina.id))
