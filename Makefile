@@ -85,6 +85,8 @@ $(MODEL): $(TRAIN_INPUTS) | $(STAMP)
 	@touch $(MODEL)
 
 run: $(STAMP) ## install, validate, train if needed, then serve the assistant (Ctrl-C stops it)
+	@# An unsafe or wrong configuration is refused at once, not after validation and training.
+	@PROFILE=$(PROFILE) $(VPY) -m bot.runner --check >/dev/null
 	@$(MAKE) --no-print-directory validate
 	@$(MAKE) --no-print-directory train
 	@PROFILE=$(PROFILE) $(VPY) -m bot.runner
