@@ -142,3 +142,42 @@ def test_a_webhook_body_over_its_own_limit_is_refused_unread(secured: Secured) -
         )
         answer = sock.recv(200)  # 413 (64 KB for WhatsApp), not waiting for 200 KB
     assert answer.startswith(b"HTTP/1.1 413"), answer
+
+
+def _announce(host: str, port: int, request_line: bytes, length: int) -> bytes:
+    """Send only the headers of a request announcing ``length`` bytes; the first answer."""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(
+            request_line + b"\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(length).encode() + b"\r\n\r\n{"
+        )
+        return sock.recv(200)
+
+
+@pytest.mark.parametrize(
+    ("server", "request_line"),
+    [
+        ("rasa", f"POST {REST}?token={TOKEN} HTTP/1.1".encode()),  # no per-route limit
+        ("rasa", f"PUT /model?token={TOKEN} HTTP/1.1".encode()),  # replacing the model
+        ("rasa", b"POST /webhooks/playground/api/desk/messages HTTP/1.1"),
+        ("actions", b"POST /webhook HTTP/1.1"),  # the action server's Sanic too
+    ],
+)
+def test_sanics_own_limit_refuses_any_route_unread(
+    secured: Secured, server: str, request_line: bytes
+) -> None:
+    """Low: Sanic's 100 MB request limit stayed in force on every route without a check of
+    its own (REST, the HTTP API, the playground, the action server): SANIC_REQUEST_MAX_SIZE
+    is 256 KB, refused from Content-Length before the body is read."""
+    from bot.runner import REQUEST_MAX_BYTES
+
+    url = secured.url if server == "rasa" else secured.assistant.action_url
+    parts = urlsplit(url)
+    # Just over the limit, and far over it: the limit is ours, not Sanic's 100 MB. Refused
+    # at once (a limit not applied would wait for the body: socket timeout).
+    for length in (REQUEST_MAX_BYTES + 1, 1024 * 1024):
+        answer = _announce(parts.hostname, parts.port, request_line, length)
+        if server == "rasa":
+            assert answer.startswith(b"HTTP/1.1 413"), answer
+        else:  # rasa_sdk turns Sanic's PayloadTooLarge into a 500 with Sanic's sentence
+            assert b"Request body exceeds the size limit" in answer, answer

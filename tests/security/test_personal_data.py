@@ -63,3 +63,27 @@ def test_var_dir_and_its_files_are_tightened_to_the_owner(tmp_path: Path) -> Non
     fresh = tmp_path / "fresh" / "var"
     secure_var_dir(fresh)
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+
+
+@pytest.mark.e2e
+def test_the_running_assistant_writes_owner_only_files(secured) -> None:  # noqa: ANN001
+    """Medium: var/ was 755 and the databases and logs the servers wrote 644. The shared
+    assistant (tests/security/conftest.py) has run conversations: every file its servers
+    wrote under var/ (tracker, our database, rasa.log, the pseudonym key) is owner-only."""
+    import requests
+
+    from tests.security.conftest import TOKEN
+
+    requests.post(
+        f"{secured.url}/webhooks/rest/webhook", json={"sender": "perm-check", "message": "bonjour"},
+        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60,
+    )  # fmt: skip
+    var = secured.settings.var_dir
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    # Written by the servers (the test wrote servers.log and mediators.yml itself).
+    written = [p for p in var.rglob("*") if p.is_file() and p.name not in ("servers.log",)]
+    names = {p.name for p in written}
+    assert {"tracker.db", "assistant.db", "rasa.log"} <= names, names
+    loose = {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in written
+             if stat.S_IMODE(p.stat().st_mode) & 0o077}  # fmt: skip
+    assert loose == {}

@@ -99,3 +99,19 @@ async def test_an_admin_may_take_any_request_and_it_is_logged(
     overrides = [r.getMessage() for r in caplog.records if "admin override" in r.getMessage()]
     assert any("lists tickets" in m for m in overrides)
     assert any(f"takes ticket #{ticket_id}" in m for m in overrides)
+
+
+async def test_a_mediator_cannot_list_or_take_a_request_in_a_language_they_lack(
+    runtime: HandoffRuntime,
+    recorder,
+    registry,
+) -> None:
+    """Grace covers every region but not Arabic: the Arabic request is not hers until it is
+    widened to everyone."""
+    ticket_id = await _open_souss_massa_arabic(runtime)
+    grace = registry.get("grace")
+    runtime.desk.handle(grace, "/queue")
+    runtime.desk.handle(grace, f"/take {ticket_id}")
+    await runtime.flush()
+    assert _state(runtime, ticket_id) == ("queued", None)
+    assert not any("Awa" in text for text in recorder.to("grace"))
