@@ -181,7 +181,7 @@ PERSONAL_TABLES: dict[str, str] = {
     "analytics_events": "analytics links",
     "erasure_requests": "requests closed",
 }
-# Tables without anything about a person: webhook ids (pruned after 7 days), which ticket
+# Tables without anything about a person: webhook ids (kept, against replays), which ticket
 # a mediator answers, Alembic's revision.
 NOT_PERSONAL_TABLES = ("processed_updates", "handoff_mediator_state", "alembic_version")
 
