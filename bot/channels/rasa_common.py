@@ -16,7 +16,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels import rasa_patches
+from bot.channels import rasa_patches, rasa_turns
 from bot.channels.action_errors import watch_turn
 from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa, guess_language
 from bot.channels.order import TurnOrder, turn_order_for
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # Constant per-turn work of stock Rasa done once (bot/channels/rasa_patches.py).
 rasa_patches.install()
+# Every turn ends listening: one failed action never silences the next ones (rasa_turns.py).
+rasa_turns.install()
 
 # Rasa's Sanic app (with or without its HTTP API).
 RASA_APPS = ("rasa_server", "rasa_core_no_api")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -13,8 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bot.runner import Assistant, action_command, child_env, free_port
-from bot.settings import ROOT, Settings
+from bot.runner import Assistant, free_port
+from bot.settings import Settings
 from tests.channels.conftest import channel_settings
 from tests.conftest import MODEL, _tail
 from tests.fakes.twilio_fake import TwilioFake
@@ -79,25 +76,6 @@ def running(settings: Settings) -> Iterator[Assistant]:
 def server_log(assistant: Assistant) -> str:
     """Everything the two servers printed so far."""
     return (assistant.settings.var_dir / "servers.log").read_text(errors="replace")
-
-
-def restart_actions(assistant: Assistant, timeout: float = 90.0) -> None:
-    """Start the action server again on its port and wait until it answers."""
-    log = (assistant.settings.var_dir / "servers.log").open("a", encoding="utf-8")
-    assistant.processes["actions"] = subprocess.Popen(
-        action_command(assistant.settings), cwd=ROOT, env=child_env(assistant.settings),
-        stdout=log, stderr=log, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{assistant.action_url}/health", timeout=2) as resp:  # noqa: S310
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("the action server did not come back")
 
 
 def proxied(url: str, proxy: TcpProxy) -> str:
