@@ -72,7 +72,8 @@ validate: $(STAMP) ## validate training data, domain and the service directory
 	@if [ -d bot/directory ] && [ -f bot/directory/cli.py ]; then $(VPY) -m bot directory validate; fi
 	@$(VPY) -m bot directory coverage --summary || true
 
-train: $(MODEL) ## train into models/ only when data, domain or config changed
+train: $(MODEL) ## train into models/ only when data, domain or config changed (Rasa, and the danger classifier)
+	@$(VPY) -m bot safety prepare
 
 $(MODEL): $(TRAIN_INPUTS) | $(STAMP)
 	@mkdir -p models var

@@ -1,9 +1,11 @@
 """Safety benchmark: does the assistant recognise a person in danger? (issue 14)
 
-Reads bench/data/safety/dev.tsv (patterns are tuned on it) and heldout.tsv (never used for
-tuning: the figures that count), and reports, per language and per kind: recall (a danger
-message recognised as a danger), the kind named, the false-alarm rate on ordinary messages
-with frightening words, and milliseconds per message. In the same run, the baseline of the
+Reads bench/data/safety/dev.tsv (patterns and the classifier's settings are tuned on it)
+and heldout.tsv (never used for tuning: the figures that count), and reports, per language
+and per kind: recall (a danger message recognised as a danger), the kind named, the
+false-alarm rate on ordinary messages with frightening words, the false-alarm rate on
+everyday requests (the NLU held-out set), and milliseconds per message. Detectors: what the
+assistant runs (patterns and classifier together), each alone, and the baseline of the
 pipeline before this work: the Rasa intent ``ask_emergency`` alone (the trained model).
 
     .venv/bin/python bench/safety_bench.py [--no-baseline]
@@ -30,7 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.safety import assess  # noqa: E402
-from bot.safety.assess import KINDS, compiled  # noqa: E402
+from bot.safety.assess import KINDS, compiled, views  # noqa: E402
+from bot.safety.classifier import (  # noqa: E402
+    THRESHOLD,
+    classifier,
+    features,
+    nlu_examples,
+    training_rows,
+)
 
 DATA = ROOT / "bench" / "data" / "safety"
 OUT = ROOT / "bench" / "results" / "safety.json"
@@ -86,13 +95,30 @@ def score(data: list[dict[str, str]], detect: Callable[[str, str], str | None]) 
 
 
 def ours(text: str, lang: str) -> str | None:
+    """What the assistant does: patterns and the classifier together."""
     danger = assess(text, lang)
     return danger.kind if danger else None
 
 
+def patterns_only(text: str, lang: str) -> str | None:
+    danger = assess(text, lang, learned=False)
+    return danger.kind if danger else None
+
+
+def classifier_only(text: str, _lang: str) -> str | None:
+    model = classifier()
+    signs = features(*views(text))
+    return model.kind(signs) if model.probability(signs) >= THRESHOLD else None
+
+
+DETECTORS = {"assistant": ours, "patterns": patterns_only, "classifier": classifier_only}
+
+
 def timing(texts: list[str], repeat: int = 5) -> dict[str, float]:
-    """Milliseconds per message over every text, ``repeat`` times (patterns compiled)."""
+    """Milliseconds per message over every text, ``repeat`` times (patterns compiled and
+    the classifier loaded first, as at start-up)."""
     compiled()
+    classifier()
     per: list[float] = []
     for _ in range(repeat):
         for text in texts:
@@ -137,9 +163,14 @@ def table(result: dict[str, Any]) -> str:
             cells = [split, name, r["recall"], *[r["recall_by_language"][k] for k in LANGS]]
             cells += [r["kind_accuracy"], r["false_alarm_rate"]]
             lines.append("| " + " | ".join("" if c is None else str(c) for c in cells) + " |")
-    held = splits["heldout"]["patterns"]
+    held = splits["heldout"]["assistant"]
     lines += ["", "Held-out recall by kind: " + ", ".join(
         f"{k} {v}" for k, v in held["recall_by_kind"].items())]  # fmt: skip
+    plain = result["everyday_requests"]
+    lines += [
+        f"False alarms on {plain['messages']} everyday requests (NLU held-out set): "
+        + ", ".join(f"{k} {v}" for k, v in plain["false_alarm_rate"].items())
+    ]
     t = result["timing"]
     lines += [f"Time per message: mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms."]
     met = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in result["targets_met"].items())
@@ -156,27 +187,41 @@ def main(argv: list[str] | None = None) -> int:
     for split in ("dev", "heldout"):
         data = rows(split)
         every += data
-        splits[split] = {"patterns": score(data, ours)}
-        if split == "heldout":
-            # The held-out messages are never shown: nobody tunes on what they read.
-            for key in ("missed", "false_alarms"):
-                splits[split]["patterns"][key] = len(splits[split]["patterns"][key])
+        splits[split] = {name: score(data, detect) for name, detect in DETECTORS.items()}
+        for name in DETECTORS:
+            if split == "heldout" or name != "assistant":
+                # The held-out messages are never shown: nobody tunes on what they read.
+                for key in ("missed", "false_alarms"):
+                    splits[split][name][key] = len(splits[split][name][key])
     detector = None if args.no_baseline else baseline(every)
     if detector is not None:
         for split in splits:
             splits[split]["rasa_ask_emergency"] = base = score(rows(split), detector)
             base["missed"], base["false_alarms"] = len(base["missed"]), len(base["false_alarms"])
-    held = splits["heldout"]["patterns"]
+    # Everyday requests (the NLU held-out set, never trained on), not chosen to sound
+    # frightening: how often a plain request gets crisis help.
+    plain = nlu_examples(ROOT / "bench" / "data" / "nlu_heldout")
+    everyday = {
+        name: _ratio(sum(detect(r["text"], "") is not None for r in plain), len(plain))
+        for name, detect in DETECTORS.items()
+    }
+    held = splits["heldout"]["assistant"]
     speed = timing([r["text"] for r in every])
     each = [*held["recall_by_language"].values(), *held["recall_by_kind"].values()]
     result: dict[str, Any] = {
         "python": platform.python_version(),
         "machine": platform.machine(),
         "data": {s: len(rows(s)) for s in ("dev", "heldout")},
-        "note": "Patterns are tuned on dev.tsv only; heldout.tsv is never read while tuning.",
+        "note": (
+            "The classifier is trained on bot/safety/training/ and the NLU examples; patterns,"
+            " threshold and regularisation are tuned on dev.tsv only; heldout.tsv is never read"
+            " while tuning. 'assistant' is what runs: patterns and classifier together."
+        ),
+        "training_messages": len(training_rows()),
         "targets": TARGETS,
         "timing": speed,
         "splits": splits,
+        "everyday_requests": {"messages": len(plain), "false_alarm_rate": everyday},
     }
     result["targets_met"] = {
         "recall >= 0.98": (held["recall"] or 0) >= TARGETS["recall"],

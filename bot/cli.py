@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.handoff.cli",
     "bot.privacy_cli",
     "bot.report",
+    "bot.safety.cli",
 )
 
 

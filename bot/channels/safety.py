@@ -31,6 +31,7 @@ from bot.handoff.tickets import TicketRequest
 from bot.safety import Danger, assess
 from bot.safety import help as safety_help
 from bot.safety.assess import compiled
+from bot.safety.classifier import load as load_classifier
 
 log = logging.getLogger(__name__)
 
@@ -226,5 +227,7 @@ def _known_of(conn: Any, person: str | None) -> tuple[str | None, str | None]:
 
 
 def warm() -> None:
-    """Compile the patterns now (at start-up), not inside the first person's turn."""
+    """Compile the patterns and load the classifier now (at start-up), not inside the first
+    person's turn."""
     compiled()
+    load_classifier()

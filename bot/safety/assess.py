@@ -1,7 +1,9 @@
 """Is this person in danger? ``assess(text, language) -> Danger | None``, on every message.
 
 Method (chosen by measurement, see bench/results/safety.json and docs/safety.md): patterns
-written per language and kind (``patterns.yml``), matched on three views of the text:
+written per language and kind (``patterns.yml``), and a learned classifier
+(``classifier.py``) for the wording no pattern foresaw; a danger is what either finds (the
+classifier never overrules a pattern). Both read these views of the text:
 
 * the *folded* text: lower case, Latin accents and Arabic diacritics removed, Arabic letter
   variants unified, letters repeated for emphasis reduced ("aideeeez" -> "aidez"), and each
@@ -15,7 +17,7 @@ Idioms that only sound dangerous ("je suis mort de fatigue", "ce boulot me tue")
 removed before matching. Every language's patterns run on every message, so code-switching
 ("mon mari kaydrebni") is caught; ``language`` only names the language of the reply.
 
-Plain Python, no Rasa import; compiled once, a few hundred microseconds per message.
+Plain Python, no Rasa import; compiled and loaded once, well under a millisecond per message.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.safety.classifier import THRESHOLD, classifier, features
 
 PATTERNS_PATH = Path(__file__).with_name("patterns.yml")
 # French, English and Spanish words of our NLU data (bench/safety_words.py writes it).
@@ -380,7 +384,8 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:
                 source = source.lstrip("!").strip()
                 expression = compile_pattern(source, view)
                 regex = re.compile(expression)
-                rules.append(_Rule(kind, imminent, source, f"{kind}/{lang}/{index}", regex, view))
+                name = f"{kind}/{lang}/{index}"
+                rules.append(_Rule(kind, imminent, source, name, regex, view))
     index_sets: dict[tuple[str, str], set[int]] = {}
     unindexed: list[int] = []
     for number, rule in enumerate(rules):
@@ -478,8 +483,9 @@ def views(text: str, patterns: _Compiled | None = None) -> tuple[str, str]:
     pieces = _pieces(folded)
     for anchors, idiom in patterns.idioms:
         if anchors is None or not anchors.isdisjoint(pieces):
-            folded = idiom.sub(" ", folded)
-    folded = " ".join(folded.split())
+            folded, removed = idiom.subn(" ", folded)
+            if removed:  # single spaces again, for the idioms after this one
+                folded = " ".join(folded.split())
     corrected = " ".join(_correct(w, patterns) for w in folded.split())
     skel = " ".join(
         w
@@ -491,8 +497,10 @@ def views(text: str, patterns: _Compiled | None = None) -> tuple[str, str]:
     return corrected, skel
 
 
-def assess(text: str, language: str | None = None) -> Danger | None:
-    """The danger this message shows, or None. Never raises on odd input."""
+def assess(text: str, language: str | None = None, *, learned: bool = True) -> Danger | None:
+    """The danger this message shows, or None. Never raises on odd input.
+
+    ``learned=False`` leaves the classifier out: the patterns alone (for the benchmark)."""
     if not isinstance(text, str) or not text.strip():
         return None
     patterns = compiled()
@@ -514,6 +522,13 @@ def assess(text: str, language: str | None = None) -> Danger | None:
         cancel = patterns.cancels.get(kind)
         if cancel is not None and cancel.search(folded):
             del found[kind]
+    if learned and not found:
+        # What no pattern foresaw: the classifier's opinion (it never overrules a pattern).
+        model = classifier()
+        signs = features(folded, skel)
+        likely = model.probability(signs)
+        if likely >= THRESHOLD:
+            found[model.kind(signs)] = (False, f"classifier:{likely:.2f}")
     if not found:
         return None
     kinds = [k for k in KINDS if k in found]

@@ -69,7 +69,7 @@ def _pick(texts: dict[str, str], lang: str) -> str:
 
 
 def number_lines(danger: Danger, lang: str, directory: Any) -> list[str]:
-    """"📞 19 — Police" lines, from the directory (entries missing from it are skipped)."""
+    """ "📞 19 — Police" lines, from the directory (entries missing from it are skipped)."""
     lines = []
     for entry_id in number_ids(danger):
         entry = directory.get(entry_id) if directory is not None else None
