@@ -38,6 +38,8 @@ RESTART_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 10.0)
 CRASH_LIMIT = 5
 CRASH_WINDOW_S = 300.0
 NAMES = {"actions": "action server", "rasa": "Rasa server"}
+# Retention is applied once the servers are up, then once a day.
+RETENTION_INTERVAL_S = 24 * 3600.0
 
 
 class StartError(RuntimeError):
@@ -333,6 +335,77 @@ class Supervisor:
         return self.gave_up
 
 
+class Retention:
+    """Applies retention (what ``python -m bot privacy purge`` does) once the servers are
+    up, then every ``interval_s``: a one-desk deployment has no cron or systemd timer, and
+    personal data must not outlive RETENTION_DAYS because nobody scheduled the purge.
+    Running it beside a timer does no harm (the purge is idempotent)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        interval_s: float = RETENTION_INTERVAL_S,
+        purge: Callable[[Settings], dict[str, int]] | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.interval_s = interval_s
+        self.purge = purge or _purge
+        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> None:
+        """One purge; a failure is said (with what to run by hand), never raised."""
+        try:
+            removed = self.purge(self.settings)
+        except Exception as exc:  # noqa: BLE001 - the assistant keeps serving
+            self.say(
+                f"Retention purge failed ({type(exc).__name__}: {exc}); it will be tried "
+                "again in a day, or run `python -m bot privacy purge` by hand."
+            )
+            return
+        self.runs += 1
+        total = sum(removed.values())
+        if total:
+            days = self.settings.retention_days
+            self.say(f"Retention: removed {total} rows older than {days} days.")
+
+    def start(self) -> Retention:
+        def loop() -> None:
+            self.run_once()
+            while not self._stop.wait(self.interval_s):
+                self.run_once()
+
+        self._thread = threading.Thread(target=loop, name="retention", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_TIMEOUT_S)
+
+
+def _purge(settings: Settings) -> dict[str, int]:
+    """Retention with the deployment's own databases (as the privacy CLI does)."""
+    from datetime import timedelta
+
+    from bot import privacy
+    from bot.db import make_engine, migrate
+
+    engine = make_engine(settings.effective_database_url)
+    migrate(engine)
+    tracker = make_engine(privacy.tracker_store_url(settings))
+    try:
+        older_than = timedelta(days=settings.retention_days)
+        return dict(privacy.purge(engine, tracker, older_than).rows)
+    finally:
+        engine.dispose()
+        tracker.dispose()
+
+
 def playground_line(settings: Settings) -> str:
     """Where the playground page is, or why there is none."""
     if not settings.playground_enabled:
@@ -418,6 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     assistant = Assistant(settings)
     supervisor = Supervisor(assistant)
+    retention = Retention(settings)
     stop_requested = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -434,6 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         assistant.start()
         assistant.wait_ready()
         supervisor.start()
+        retention.start()
         print(banner(assistant))
         interactive = sys.stdin.isatty() and not args.no_chat and settings.rest_enabled
         if interactive:
@@ -454,6 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nStopping...")
         return 0
     finally:
+        retention.stop()
         supervisor.stop()
         assistant.stop()
         print("Stopped.")

@@ -120,3 +120,49 @@ def _listening(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_retention_runs_once_the_servers_are_up_and_says_what_it_removed(settings) -> None:
+    from bot.runner import Retention
+
+    said: list[str] = []
+    calls: list[object] = []
+
+    def purge(given):  # noqa: ANN001, ANN202
+        calls.append(given)
+        return {"tracker events": 3, "contacts": 1}
+
+    retention = Retention(settings, interval_s=0.05, purge=purge, say=said.append).start()
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    retention.stop()
+    assert len(calls) >= 2 and calls[0] is settings  # at start, then every interval
+    assert said[0] == f"Retention: removed 4 rows older than {settings.retention_days} days."
+
+
+def test_a_failed_retention_is_said_and_the_assistant_keeps_serving(settings) -> None:
+    from bot.runner import Retention
+
+    said: list[str] = []
+
+    def purge(given):  # noqa: ANN001, ANN202
+        raise OSError("disk full")
+
+    retention = Retention(settings, purge=purge, say=said.append)
+    retention.run_once()
+    assert retention.runs == 0
+    assert said == [
+        "Retention purge failed (OSError: disk full); it will be tried again in a day, or "
+        "run `python -m bot privacy purge` by hand."
+    ]
+
+
+def test_retention_purges_the_deployment_databases(settings) -> None:
+    from bot.runner import Retention
+
+    said: list[str] = []
+    retention = Retention(settings, say=said.append)
+    retention.run_once()  # the real purge, on this deployment's (empty) SQLite databases
+    assert retention.runs == 1, said
+    assert (settings.var_dir / "assistant.db").is_file()
