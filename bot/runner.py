@@ -485,6 +485,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Unsafe configuration, not starting: {problem}.", file=sys.stderr)
         return 2
     if args.check:
+        # Under systemd (ExecStartPre) this is the only step before the servers: files
+        # left readable by others (an old install, a copy) are tightened here too.
+        for path in secure_var_dir(settings.var_dir):
+            print(f"Warning: {path} was readable by other users; now owner-only.", file=sys.stderr)
         print("Configuration OK.")
         return 0
     os.umask(0o077)  # var/ and what the runner writes there: owner only

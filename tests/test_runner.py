@@ -62,8 +62,11 @@ def test_main_reports_bad_configuration(monkeypatch, capsys) -> None:
 
 def test_banner_lists_the_webhook_paths(settings) -> None:
     text = banner(Assistant(settings))
-    for path in ("/webhooks/rest/webhook", "/webhooks/whatsapp/webhook",
-                 "/webhooks/telegram/webhook"):
+    for path in (
+        "/webhooks/rest/webhook",
+        "/webhooks/whatsapp/webhook",
+        "/webhooks/telegram/webhook",
+    ):
         assert path in text
     assert f"127.0.0.1:{settings.rasa_port}" in text
 
@@ -166,3 +169,20 @@ def test_retention_purges_the_deployment_databases(settings) -> None:
     retention.run_once()  # the real purge, on this deployment's (empty) SQLite databases
     assert retention.runs == 1, said
     assert (settings.var_dir / "assistant.db").is_file()
+
+
+def test_the_systemd_check_also_tightens_files_left_readable(settings, monkeypatch, capsys) -> None:
+    """Under systemd only `--check` runs before the servers (ExecStartPre)."""
+    import bot.runner as runner
+
+    loose = settings.var_dir / "assistant.db"
+    loose.write_bytes(b"")
+    loose.chmod(0o644)
+    settings.var_dir.chmod(0o755)
+    monkeypatch.setattr(runner, "load_settings", lambda: settings)
+    assert runner.main(["--check"]) == 0
+    assert loose.stat().st_mode & 0o777 == 0o600
+    assert settings.var_dir.stat().st_mode & 0o777 == 0o700
+    out = capsys.readouterr()
+    assert out.out == "Configuration OK.\n"
+    assert f"{loose} was readable by other users; now owner-only." in out.err
