@@ -72,7 +72,9 @@ def test_changed_training_data_trains_again(tmp_path: Path, monkeypatch) -> None
     assert [p.name for p in tmp_path.glob("*.json")] == ["safety-classifier-two.json"]
 
 
-def test_a_cache_that_cannot_be_written_is_not_an_error(tmp_path: Path, monkeypatch, caplog) -> None:
+def test_a_cache_that_cannot_be_written_is_not_an_error(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
     monkeypatch.setattr(learned, "_loaded", None)
     monkeypatch.setattr(learned, "training_rows", lambda: ROWS)
     blocked = tmp_path / "a-file"
