@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -23,7 +22,12 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if should_hand_off(user_intents(tracker)):
-            return [*end_question(), FollowupAction("action_handoff")]
+            # The hand-off in this action, not as a FollowupAction: after a followed-up
+            # action_handoff the rules predicted action_fallback again, which handed off
+            # again, five times in one turn until Rasa's circuit breaker (issue 15).
+            from actions.handoff import ActionHandoff
+
+            return [*end_question(), *await ActionHandoff().run(dispatcher, tracker, domain)]
         dispatcher.utter_message(response="utter_default")
         return end_question()
 

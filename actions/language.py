@@ -23,7 +23,10 @@ class ValidateSlotMappings(ValidationAction):
     ) -> dict[str, Any]:
         """Keep, switch or set the reply language after this message."""
         message = tracker.latest_message or {}
-        detected = message.get("language") or {}
+        # A payload in place of typed words (an erase command, bot/channels/base.py): the
+        # channel detected the words; the NLU only saw the payload.
+        detected = (message.get("metadata") or {}).get("language") or message.get("language")
+        detected = detected if isinstance(detected, dict) else {}
         detection = Detection(
             code=str(detected.get("code") or "und"),
             confidence=float(detected.get("confidence") or 0.0),

@@ -35,6 +35,8 @@ TELEGRAM_MAX_UNITS = 4096
 # Longest text we pass to the NLU; longer messages are cut and the person is told.
 MAX_INPUT_CHARS = 2000
 
+# What Rasa receives for a "delete my data" command (the rule of the `delete` intent).
+ERASE_PAYLOAD = "/delete"
 MESSAGES_PATH = Path(__file__).with_name("messages.yml")
 DEFAULT_LANGUAGE = "fr"
 
@@ -82,13 +84,35 @@ class IncomingMessage:
     danger: str | None = None
 
     def rasa_text(self) -> str:
-        """What Rasa receives: the text, or an intent payload for media and locations."""
+        """What Rasa receives: the text, or an intent payload for media, locations and the
+        one-word "delete my data" commands."""
         if self.kind == LOCATION and self.latitude is not None and self.longitude is not None:
             entities = {"latitude": self.latitude, "longitude": self.longitude}
             return "/share_location" + json.dumps(entities)
         if self.kind in MEDIA_KINDS:
             return "/share_media" + json.dumps({"media_type": self.kind})
+        if self.is_erase_command:
+            # The word is the command (the notice names it), whatever the NLU would make of
+            # one word: "mse7" or "delete" alone were taken for a misunderstood message.
+            return ERASE_PAYLOAD
         return self.text
+
+    @property
+    def is_erase_command(self) -> bool:
+        """A text that is one of the "delete my data" commands ("supprimer", "/delete")."""
+        from bot.privacy import is_erase_command
+
+        return self.kind == TEXT and is_erase_command(self.text)
+
+    def language_hint(self) -> dict[str, Any] | None:
+        """The language of the words typed, when Rasa receives a payload in their place
+        (an erase command): the NLU detects the payload's, not the person's, language."""
+        if not self.is_erase_command or self.text.startswith("/"):
+            return None
+        from bot.language import detect
+
+        detection = detect(self.text)
+        return {"code": detection.code, "confidence": float(detection.confidence)}
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,9 @@ def rasa_dispatch(
 
     async def dispatch(message: IncomingMessage) -> None:
         metadata: dict[str, Any] = {"kind": message.kind}
+        hint = message.language_hint()
+        if hint is not None:
+            metadata["language"] = hint  # actions/language.py reads it for a payload
         turn_output = output
         if message.danger:
             metadata["danger"] = message.danger

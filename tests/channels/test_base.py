@@ -88,6 +88,27 @@ def test_media_and_location_become_intent_payloads() -> None:
     assert json.loads("{" + entities) == {"latitude": 30.42, "longitude": -9.6}
 
 
+@pytest.mark.parametrize(
+    ("typed", "language"),
+    [("mse7", "ary-Latn"), ("delete", "en"), ("Supprimer !", "fr"), ("borrar", "es"),
+     ("امسح", "ar")],
+)  # fmt: skip
+def test_an_erase_command_reaches_rasa_as_the_delete_intent(typed: str, language: str) -> None:
+    """The NLU took "mse7" or "delete" alone for a misunderstood message: never confirmed."""
+    message = IncomingMessage("whatsapp", "+2126", "wa-x", text=typed_text(typed))
+    assert message.rasa_text() == "/delete"
+    # The words' language goes with it (the NLU only sees the payload).
+    assert message.language_hint()["code"] == language
+
+
+def test_other_texts_keep_their_words_and_no_hint() -> None:
+    for text in ("supprimer mon rendez-vous chez le médecin", "bghit tbib", "1"):
+        message = IncomingMessage("whatsapp", "+2126", "wa-x", text=text)
+        assert message.rasa_text() == text and message.language_hint() is None
+    button = IncomingMessage("whatsapp", "+2126", "wa-x", text="/delete")  # a menu's payload
+    assert button.rasa_text() == "/delete" and button.language_hint() is None
+
+
 def test_typed_payloads_are_not_taken_as_intents() -> None:
     assert typed_text('/share_location{"latitude": 1}') == 'share_location{"latitude": 1}'
     assert typed_text("/start") == "/greet"

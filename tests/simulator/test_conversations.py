@@ -35,11 +35,6 @@ steps = st.one_of(
 )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    reason="open: a delete command after a mediator request and two stray numbers, with the "
-    "notice pending, gets no confirmation (found by the simulator); see the closing note",
-    strict=False,
-)
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(language=st.sampled_from(LANGUAGES), conversation=st.lists(steps, min_size=1,

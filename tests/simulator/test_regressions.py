@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from tests.simulator.conversations import Step, is_response, run_conversation
+from tests.simulator.conversations import Step, is_response, response_of, run_conversation
 
 pytestmark = pytest.mark.e2e
 _people = itertools.count()
@@ -71,3 +71,30 @@ def test_delete_during_a_handoff_is_confirmed_and_erases_everything(simulated) -
                                                   Step("desk_reply"), Step("delete", "command")])
     assert violations == []
     assert is_response(received[-1], "utter_data_deleted")
+
+
+def test_delete_after_a_mediator_request_and_two_stray_numbers_is_confirmed(simulated) -> None:
+    """Found by the simulator: the notice pending (after the request for a person), two
+    numbers of no menu handed off five times in one turn (the fallback's FollowupAction
+    brought the fallback back) until Rasa's circuit breaker, and "/delete", which the NLU
+    took for a misunderstood message, handed off five times again: never confirmed."""
+    violations, received = play(
+        simulated,
+        "en",
+        [Step("mediator"), Step("number", 8), Step("number", 8), Step("delete", "command")],
+    )
+    assert violations == []
+    assert is_response(received[0], "utter_privacy_notice")
+    assert sum(is_response(m, "utter_handoff_requested") for m in received) == 1
+    assert is_response(received[-1], "utter_data_deleted") and received[-1].delivered
+
+
+def test_a_one_word_erase_command_is_confirmed_in_the_persons_language(simulated) -> None:
+    """The word "mse7" alone went to the NLU, which took it for a misunderstood message."""
+    violations, received = play(
+        simulated,
+        "ary-Latn",
+        [Step("mediator"), Step("number", 3), Step("number", 7), Step("delete", "command")],
+    )
+    assert violations == []
+    assert ("utter_data_deleted", "ary-Latn") in response_of(received[-1])
