@@ -238,6 +238,9 @@ class _Rule:
     name: str
     regex: re.Pattern[str]
     view: str
+    # For each slot whose words are known: their 3-letter pieces, one of which must be in
+    # the message (checked before the regular expression, which costs far more).
+    needs: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -341,18 +344,38 @@ def _anchors(source: str, view: str) -> list[str] | None:
     return None
 
 
+def _needs(source: str, view: str) -> tuple[frozenset[str], ...]:
+    """The 3-letter pieces of each slot's first words (slots that cannot tell are left out)."""
+    if source.startswith("re:"):
+        return ()
+    slots: list[list[str]] = [[]]
+    for token in source.split():
+        if token in _GAPS:
+            slots.append([])
+        else:
+            slots[-1].append(token)
+    found = []
+    for slot in slots:
+        anchors = _slot_anchors(slot, view)
+        if anchors:
+            found.append(frozenset(a[:ANCHOR] for a in anchors))
+    return tuple(found)
+
+
 def _slot_anchors(slot: list[str], view: str) -> list[str] | None:
+    """One word per phrase of a slot that a matching message must hold: the longest of the
+    phrase's words that may not be missing (None: a phrase has no word long enough)."""
     anchors = []
     for phrase in " ".join(slot).split("|"):
+        words = []
         for word in phrase.split():
-            optional = word.startswith("?")
-            literal = _literal(word.lstrip("?=").rstrip("~").rstrip("."), view)
-            literal = literal.split(" ")[0] if literal else ""
-            if len(literal) < ANCHOR:
-                return None
-            anchors.append(literal)
-            if not optional:
-                break
+            if word.startswith("?"):
+                continue
+            literal = _literal(word.lstrip("=").rstrip("~").rstrip("."), view)
+            words += literal.split(" ") if literal else []
+        if not words or len(longest := max(words, key=len)) < ANCHOR:
+            return None
+        anchors.append(longest)
     return anchors or None
 
 
@@ -385,7 +408,8 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:
                 expression = compile_pattern(source, view)
                 regex = re.compile(expression)
                 name = f"{kind}/{lang}/{index}"
-                rules.append(_Rule(kind, imminent, source, name, regex, view))
+                needs = _needs(source, view)
+                rules.append(_Rule(kind, imminent, source, name, regex, view, needs))
     index_sets: dict[tuple[str, str], set[int]] = {}
     unindexed: list[int] = []
     for number, rule in enumerate(rules):
@@ -508,14 +532,17 @@ def assess(text: str, language: str | None = None, *, learned: bool = True) -> D
     texts = {"folded": folded, "skeleton": skel}
     found: dict[str, tuple[bool, str]] = {}
     candidates = set(patterns.unindexed)
-    for view, content in texts.items():
-        for piece in _pieces(content):
+    seen = {view: _pieces(content) for view, content in texts.items()}
+    for view, pieces in seen.items():
+        for piece in pieces:
             candidates.update(patterns.index.get((view, piece), ()))
     for number in sorted(candidates):
         rule = patterns.rules[number]
         previous = found.get(rule.kind)
         if previous is not None and (previous[0] or not rule.imminent):
             continue
+        if any(need.isdisjoint(seen[rule.view]) for need in rule.needs):
+            continue  # a slot none of whose words is in the message
         if rule.regex.search(texts[rule.view]):
             found[rule.kind] = (rule.imminent, rule.name)
     for kind in list(found):

@@ -84,13 +84,12 @@ class Classifier:
 
     def kind(self, found: set[str]) -> str:
         """The most likely kind of danger for a message with these features."""
+        rows = [self.kind_weights[f] for f in found if f in self.kind_weights]
         scale = 1 / math.sqrt(len(found)) if found else 0.0
-        totals = list(self.kind_bias)
-        for feature in found:
-            row = self.kind_weights.get(feature)
-            if row is not None:
-                for index, weight in enumerate(row):
-                    totals[index] += scale * weight
+        sums = [sum(column) for column in zip(*rows, strict=True)] if rows else []
+        totals = [
+            bias + scale * (sums[i] if sums else 0.0) for i, bias in enumerate(self.kind_bias)
+        ]
         return self.kinds[max(range(len(totals)), key=totals.__getitem__)]
 
 
