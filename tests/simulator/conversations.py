@@ -230,10 +230,9 @@ async def run_conversation(harness: Harness, steps: list[Step], person: str,
                                                   f"rows left: {left}"))  # fmt: skip
             model.town, model.notice_seen, model.deleted, model.ticket = None, 0, True, None
             model.decided = model.spoken = False  # a new start: language unknown again
-        elif step.kind == "decline" and any(is_response(r, "utter_privacy_declined")
-                                            for r in replies):
+        elif any(is_response(r, "utter_privacy_declined") for r in replies):
             # Declining erases the conversation so far (docs/privacy.md): town and language
-            # are forgotten with it.
+            # are forgotten with it. Typed, or the notice's "2" (a number step).
             model.town, model.spoken = None, False
         elif step.kind in ("town", "topic_town", "location") and before_ticket is None:
             model.town = step.arg
