@@ -197,7 +197,7 @@ async def run_conversation(harness: Harness, steps: list[Step], person: str,
     for index, step in enumerate(steps):
         if step.kind == "danger" and not has_danger_interceptor(harness.pipeline):
             continue  # bot/safety not there yet: the hook stays, the step is skipped
-        before_ticket = await _open_ticket(harness, person)
+        before_ticket, _ = await _open_ticket(harness, person)
         # During a hand-off the message goes to the mediator: the bot learns nothing from it.
         if before_ticket is None and step.kind == "switch":
             model.language = step.arg
@@ -236,9 +236,11 @@ async def run_conversation(harness: Harness, steps: list[Step], person: str,
             model.town, model.spoken = None, False
         elif step.kind in ("town", "topic_town", "location") and before_ticket is None:
             model.town = step.arg
-        after_ticket = await _open_ticket(harness, person)
+        after_ticket, urgent = await _open_ticket(harness, person)
+        # A person in danger is put through at once (docs/privacy.md, docs/safety.md: vital
+        # interest); the notice comes later. Any other hand-off waits for the notice.
         if (after_ticket is not None and before_ticket is None and model.notice_seen == 0
-                and not model.decided):
+                and not model.decided and not urgent):
             model.violations.append(Violation("notice before a hand-off", index,
                                               "a ticket opened before the notice was shown"))
         model.ticket = after_ticket
@@ -316,12 +318,13 @@ async def _desk(harness: Harness, step: Step, ticket: int | None, model: Model) 
     await harness.runtime.flush()
 
 
-async def _open_ticket(harness: Harness, person: str) -> int | None:
+async def _open_ticket(harness: Harness, person: str) -> tuple[int | None, bool]:
+    """The person's open ticket, and whether it is urgent (a danger or an emergency)."""
     from bot.handoff import tickets as store
 
     with harness.engine.connect() as conn:
         ticket = store.open_for_person(conn, person)
-    return ticket.id if ticket else None
+    return (ticket.id, ticket.urgent) if ticket else (None, False)
 
 
 async def _left_of(harness: Harness, person: str) -> dict[str, int]:
