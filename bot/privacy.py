@@ -281,17 +281,34 @@ def erase_tracker(
     before: datetime | None = None,
     not_after: datetime | None = None,
     senders: Iterable[str] = (),
+    kept_from_message_after: datetime | None = None,
 ) -> int:
     """Delete Rasa events: one person's, or older than ``before``, or of ``senders`` before it.
 
     ``not_after`` limits a person's erasure to what existed when they asked (a new
-    conversation started afterwards is theirs to keep).
+    conversation started afterwards is theirs to keep). ``kept_from_message_after`` keeps
+    everything from the person's first message after that moment: decided inside the
+    DELETE itself, so a turn Rasa writes meanwhile is either seen and kept, or not yet
+    there (a lookup before the DELETE erased a turn written in between: the simulator
+    found replies in French after "zid", the slot that said Darija gone).
     """
     clauses = []
     if pseudonym is not None:
         clauses.append(_EVENTS.c.sender_id == pseudonym)
     if not_after is not None:
         clauses.append(_EVENTS.c.timestamp <= _epoch(not_after))
+    if pseudonym is not None and kept_from_message_after is not None:
+        later = _EVENTS.alias("later")
+        first_message = (
+            select(func.min(later.c.timestamp))
+            .where(
+                later.c.sender_id == pseudonym,
+                later.c.type_name == "user",
+                later.c.timestamp > _epoch(kept_from_message_after),
+            )
+            .scalar_subquery()
+        )
+        clauses.append(_EVENTS.c.timestamp < func.coalesce(first_message, _NEVER))
     if before is not None:
         clauses.append(_EVENTS.c.timestamp < _epoch(before))
     sender_list = list(senders)
@@ -308,6 +325,10 @@ def erase_tracker(
             statement = delete(_EVENTS).where(*clauses, _EVENTS.c.sender_id.in_(chunk))
             total += int(connection.execute(statement).rowcount or 0)
         return total
+
+
+# Later than any event's timestamp (seconds since 1970).
+_NEVER = 1e18
 
 
 def _next_message_at(tracker: Engine, pseudonym: str, after: datetime) -> datetime:
@@ -425,12 +446,17 @@ def complete_erasures(
         if tracker is not None:
             # Once the person wrote again, the request's turn is written (Rasa handles one
             # person's turns one at a time): up to that message, and the request is done.
-            cut = min(cut, _next_message_at(tracker, request["pseudonym"],
-                                            request["requested_at"]))  # fmt: skip
             outcome.add(
                 "tracker events",
-                erase_tracker(tracker, pseudonym=request["pseudonym"], not_after=cut),
+                erase_tracker(
+                    tracker,
+                    pseudonym=request["pseudonym"],
+                    not_after=cut,
+                    kept_from_message_after=request["requested_at"],
+                ),
             )
+            cut = min(cut, _next_message_at(tracker, request["pseudonym"],
+                                            request["requested_at"]))  # fmt: skip
         if request["reason"] != DECLINED:
             with engine.begin() as connection:
                 outcome.add(

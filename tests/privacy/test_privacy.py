@@ -297,3 +297,28 @@ def test_server_processes_mask_every_configured_logger(tmp_path: Path) -> None:
             each.removeFilter(privacy._FILTER)
     written = (tmp_path / "framework.txt").read_text(encoding="utf-8")
     assert "612345678" not in written and "…78" in written
+
+
+def test_a_turn_written_while_the_erasure_runs_is_kept(engine, tmp_path: Path, monkeypatch) -> None:
+    """Found by the simulator: another person's erasure timer looked up "the next message"
+    before Rasa wrote it, then deleted up to the request's margin, the new turn with it (the
+    slot that said Darija went: replies in French after "zid"). The DELETE decides now."""
+    tracker_path = tmp_path / "tracker.db"
+    tracker = make_engine(f"sqlite:///{tracker_path}")
+    turn = datetime.now(timezone.utc).timestamp() - 2
+    save_conversation(str(tracker_path), "wa-eve", ["la"], at=turn)
+    privacy.forget_declined(engine, tracker, "wa-eve", KEY)
+    save_conversation(str(tracker_path), "wa-eve-next", ["zid"],
+                      at=datetime.now(timezone.utc).timestamp() + 1)
+    with tracker.begin() as conn:
+        conn.execute(text("UPDATE events SET sender_id = 'wa-eve' "
+                          "WHERE sender_id = 'wa-eve-next'"))
+    kept = count_events(tracker, "wa-eve")
+    # The lookup ran before Rasa wrote the turn: it saw no next message.
+    monkeypatch.setattr(privacy, "_next_message_at", lambda *args: datetime.max)
+    privacy.complete_erasures(engine, tracker, now=privacy.utcnow() + timedelta(seconds=3))
+    assert count_events(tracker, "wa-eve") == kept > 0
+    with tracker.connect() as conn:
+        texts = conn.execute(text("SELECT data FROM events WHERE sender_id = 'wa-eve' "
+                                  "AND type_name = 'user'")).scalars().all()
+    assert [("zid" in t) for t in texts] == [True]
