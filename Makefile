@@ -64,8 +64,9 @@ $(STAMP): pyproject.toml | python-check
 	  | { grep -v "^WARNING: Location 'file:" || true; }
 	@touch $(STAMP)
 
-lint: $(STAMP) ## ruff on the Python code
+lint: $(STAMP) ## ruff on the Python code: the rules, and the formatting
 	$(VENV)/bin/ruff check bot actions tests bench
+	$(VENV)/bin/ruff format --check bot actions tests bench
 
 validate: $(STAMP) ## validate training data, domain and the service directory
 	$(RASA) data validate --data $(TRAIN_DATA) --domain domain.yml --config config.yml --fail-on-warnings

@@ -119,8 +119,11 @@ class ActionHandoff(Action):
             # hand-off follows their answer (actions/privacy.py).
             from actions.privacy import show_notice
 
-            return [SlotSet("handoff_after_notice", True), *end_question(),
-                    *show_notice(dispatcher)]  # fmt: skip
+            return [
+                SlotSet("handoff_after_notice", True),
+                *end_question(),
+                *show_notice(dispatcher),
+            ]
         reason = handoff_reason(tracker)
         try:
             declined = await asyncio.to_thread(_declined, tracker)

@@ -101,7 +101,8 @@ def _place_known(tracker: Tracker, latitude: float, longitude: float) -> list[di
 
 def _km(geo: Any, latitude: float, longitude: float) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (geo.lat, geo.lon, latitude, longitude))
-    a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 6371.0 * 2 * math.asin(math.sqrt(a))

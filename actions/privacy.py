@@ -118,7 +118,9 @@ class ActionSessionStart(Action):
             person = analytics.person_key(tracker.sender_id, privacy_key())
         try:
             analytics.record(
-                database(), "conversation_started", person=person,
+                database(),
+                "conversation_started",
+                person=person,
                 channel=channel_of(tracker),
             )
         except Exception:  # noqa: BLE001
@@ -179,8 +181,10 @@ async def _handoff_after_notice(
         return []
     from actions.handoff import ActionHandoff
 
-    return [SlotSet("handoff_after_notice", False),
-            *await ActionHandoff().run(dispatcher, tracker, domain)]  # fmt: skip
+    return [
+        SlotSet("handoff_after_notice", False),
+        *await ActionHandoff().run(dispatcher, tracker, domain),
+    ]
 
 
 class ActionPrivacyAccept(Action):
@@ -213,7 +217,10 @@ class ActionPrivacyDecline(Action):
     ) -> list[dict[str, Any]]:
         privacy.forget_declined(database(), tracker_database(), tracker.sender_id, privacy_key())
         analytics.record(
-            database(), "consent", outcome=privacy.DECLINED, language=reply_language(tracker),
+            database(),
+            "consent",
+            outcome=privacy.DECLINED,
+            language=reply_language(tracker),
             channel=channel_of(tracker),
         )
         _erase_again_later()

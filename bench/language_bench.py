@@ -136,8 +136,11 @@ def run_public(name: str) -> dict:
     for code in PUBLIC_CODES:
         texts = [text for text, gold in rows if gold == code]
         correct = sum(detect(text) == code for text in texts)
-        per_code[code] = {"n": len(texts), "correct": correct,
-                          "accuracy": round(correct / len(texts), 4) if texts else 0.0}
+        per_code[code] = {
+            "n": len(texts),
+            "correct": correct,
+            "accuracy": round(correct / len(texts), 4) if texts else 0.0,
+        }
     return {"name": name, "per_code": per_code}
 
 
@@ -316,15 +319,19 @@ def main() -> int:
     public = [r for r in public if "per_code" in r]
     peers = [r for r in public if r["name"] != "ours"]
     ours = next((r for r in public if r["name"] == "ours"), None)
-    vs_best_peer = {
-        code: {
-            "ours": ours["per_code"][code]["accuracy"],
-            "best_peer": max(r["per_code"][code]["accuracy"] for r in peers),
-            "at_least_best_peer": ours["per_code"][code]["accuracy"]
-            >= max(r["per_code"][code]["accuracy"] for r in peers),
+    vs_best_peer = (
+        {
+            code: {
+                "ours": ours["per_code"][code]["accuracy"],
+                "best_peer": max(r["per_code"][code]["accuracy"] for r in peers),
+                "at_least_best_peer": ours["per_code"][code]["accuracy"]
+                >= max(r["per_code"][code]["accuracy"] for r in peers),
+            }
+            for code in PUBLIC_CODES
         }
-        for code in PUBLIC_CODES
-    } if ours and peers else {}  # fmt: skip
+        if ours and peers
+        else {}
+    )
     counts = {code: sum(gold == code for _, gold in rows) for code in CODES}
     short = sum(len(text.split()) <= 3 for text, _ in rows)
     payload = {

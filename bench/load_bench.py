@@ -298,8 +298,11 @@ def shared_cpu() -> dict[str, dict[int, float]]:
             comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        kind = "postgresql" if comm.startswith("postgres") else (
-            "redis" if comm.startswith("redis-server") else None)  # fmt: skip
+        kind = (
+            "postgresql"
+            if comm.startswith("postgres")
+            else ("redis" if comm.startswith("redis-server") else None)
+        )
         if kind is None:
             continue
         value = cpu_seconds(int(entry.name))
@@ -372,7 +375,7 @@ class CpuCaps:
     @staticmethod
     def _inside(mount: str, root: str, path: str) -> Path:
         if root != "/" and path.startswith(root):
-            path = path[len(root):]  # fmt: skip
+            path = path[len(root) :]
         return Path(mount) / path.lstrip("/")
 
     def _detect(self) -> str | None:
@@ -570,9 +573,12 @@ class Bench:
         try:
             with engine.connect() as conn:
                 rows = conn.execute(
-                    text("SELECT external_id, seq FROM processed_updates "
-                         "WHERE external_id = ANY(:ids)"), {"ids": sids}
-                )  # fmt: skip
+                    text(
+                        "SELECT external_id, seq FROM processed_updates "
+                        "WHERE external_id = ANY(:ids)"
+                    ),
+                    {"ids": sids},
+                )
                 return {row.external_id: row.seq for row in rows if row.seq is not None}
         finally:
             engine.dispose()
@@ -653,9 +659,14 @@ class Bench:
 
     # --- one person's conversation through our channel -------------------------------------
     async def whatsapp_person(
-        self, urls: list[str], rr: itertools_count, lang: str, texts: list[str],
-        result: PhaseResult, start_at: list[float] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        urls: list[str],
+        rr: itertools_count,
+        lang: str,
+        texts: list[str],
+        result: PhaseResult,
+        start_at: list[float] | None = None,
+    ) -> None:
         """Send the script turn by turn (waiting for each answer), at ``start_at`` times."""
         number = self.new_number()
         done = 0
@@ -666,8 +677,9 @@ class Bench:
                     await asyncio.sleep(delay)
             base = len(self.fake.replies[number])
             sent = time.monotonic()
-            status = await self.post_whatsapp(urls[next(rr) % len(urls)], number, text,
-                                              self.next_sid())  # fmt: skip
+            status = await self.post_whatsapp(
+                urls[next(rr) % len(urls)], number, text, self.next_sid()
+            )
             result.messages += 1
             if status != 200:
                 result.errors.append(f"webhook status {status}")
@@ -687,9 +699,14 @@ class Bench:
         result.reply_counts.append((number, done))
 
     async def rest_person(
-        self, urls: list[str], rr: itertools_count, lang: str, texts: list[str],
-        result: PhaseResult, start_at: list[float] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        urls: list[str],
+        rr: itertools_count,
+        lang: str,
+        texts: list[str],
+        result: PhaseResult,
+        start_at: list[float] | None = None,
+    ) -> None:
         """The same conversation through stock Rasa's REST channel."""
         sender = f"rest-{uuid.uuid4().hex[:16]}"
         for turn, text in enumerate(texts):
@@ -906,14 +923,18 @@ def _order_cell(row: dict[str, Any]) -> str:
     # answered out of arrival order (the service's promise).
     if not row["phase"].startswith("burst"):
         return str(row["out_of_order"])
-    return (f"{row['out_of_order']} / {row['arrived_out_of_send_order']} / "
-            f"{row['out_of_arrival_order']}")  # fmt: skip
+    return (
+        f"{row['out_of_order']} / {row['arrived_out_of_send_order']} / "
+        f"{row['out_of_arrival_order']}"
+    )
 
 
 def table(
-    rows: list[dict[str, Any]], memory: dict[str, float], startup: dict[str, float],
+    rows: list[dict[str, Any]],
+    memory: dict[str, float],
+    startup: dict[str, float],
     capped: dict[str, Any] | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """The markdown summary table."""
     head = (
         "| phase | channel | replicas | CPU cap / replica | msgs | msg/s | p50 ms "
@@ -1021,12 +1042,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 # shape are slow (TensorFlow traces its graphs lazily), for both channels.
                 await bench.closed_loop("whatsapp", urls[-1:], people=24, concurrency=8)
                 await bench.closed_loop("rest", urls[-1:], people=24, concurrency=8)
-                phases = [] if args.burst_only else [
-                    bench.sustained("whatsapp", urls, args.rate, args.seconds),
-                    bench.sustained("rest", urls, args.rate, args.seconds),
-                    bench.closed_loop("whatsapp", urls, args.people, args.concurrency),
-                    bench.closed_loop("rest", urls, args.people, args.concurrency),
-                ]  # fmt: skip
+                phases = (
+                    []
+                    if args.burst_only
+                    else [
+                        bench.sustained("whatsapp", urls, args.rate, args.seconds),
+                        bench.sustained("rest", urls, args.rate, args.seconds),
+                        bench.closed_loop("whatsapp", urls, args.people, args.concurrency),
+                        bench.closed_loop("rest", urls, args.people, args.concurrency),
+                    ]
+                )
                 phases += [
                     bench.burst(urls, args.burst_people, retry_share=0.1, spacing=0.002),
                     bench.burst(urls, args.burst_people, retry_share=0.1, spacing=0.5),
@@ -1086,9 +1111,13 @@ def record(rows: list[dict[str, Any]], row: dict[str, Any]) -> None:
 
 
 async def capped_phases(
-    args: argparse.Namespace, bench: Bench, replicas: list[Assistant], caps: CpuCaps,
-    sampler: MemorySampler, rows: list[dict[str, Any]],
-) -> dict[str, Any]:  # fmt: skip
+    args: argparse.Namespace,
+    bench: Bench,
+    replicas: list[Assistant],
+    caps: CpuCaps,
+    sampler: MemorySampler,
+    rows: list[dict[str, Any]],
+) -> dict[str, Any]:
     """Each replica's Rasa and action servers in a CPU cgroup of ``args.cpu_cap`` CPU: the max
     phases with one capped replica, then two, and 10 msg/s with two. The replicas are the
     warm ones of the uncapped phases. Returns what the JSON records about the caps."""
@@ -1181,8 +1210,9 @@ def targets(rows: list[dict[str, Any]], memory: dict[str, float]) -> dict[str, A
     sustained_capped = find("sustained", "whatsapp", 2, True)
     return {
         "p95_at_10_msg_s_ms": sustained.get("p95_ms"),
-        "p95_at_10_msg_s_met": bool(sustained.get("p95_ms") is not None
-                                    and sustained["p95_ms"] <= 100),  # fmt: skip
+        "p95_at_10_msg_s_met": bool(
+            sustained.get("p95_ms") is not None and sustained["p95_ms"] <= 100
+        ),
         "ours_vs_rest_throughput_1_replica": ratio_rest,
         "ours_vs_rest_met": bool(ratio_rest and ratio_rest >= 0.8),
         # Rasa server CPU per message, REST / ours, max phase: the throughput ratio the
@@ -1207,13 +1237,15 @@ def targets(rows: list[dict[str, Any]], memory: dict[str, float]) -> dict[str, A
                 (r.get("replicas_cpu_cores") or 0) >= 0.9 * r["cpu_cap"] * r["replicas"]
                 for r in max_capped
             )
-            if max_capped else None
-        ),  # fmt: skip
+            if max_capped
+            else None
+        ),
         "p95_at_10_msg_s_2_capped_replicas_ms": sustained_capped.get("p95_ms"),
         "zero_lost_and_duplicated_capped": (
             all(r["lost"] == 0 and r["duplicated"] == 0 for r in capped_rows)
-            if capped_rows else None
-        ),  # fmt: skip
+            if capped_rows
+            else None
+        ),
         "rasa_peak_rss_mb": round(rasa_rss, 1) if rasa_rss else None,
         "rasa_rss_met": bool(rasa_rss and rasa_rss <= 1.2 * 1024),
         "zero_lost_and_duplicated": zero,
@@ -1235,19 +1267,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="people at a time (max)")
     parser.add_argument("--burst-people", type=int, default=40, help="people in the burst phase")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--no-stock", dest="stock", action="store_false",
-                        help="skip the stock Rasa baseline server")  # fmt: skip
     parser.add_argument(
-        "--no-capped", dest="capped", action="store_false",
+        "--no-stock", dest="stock", action="store_false", help="skip the stock Rasa baseline server"
+    )
+    parser.add_argument(
+        "--no-capped",
+        dest="capped",
+        action="store_false",
         help="skip the phases with each replica in a CPU-capped cgroup",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--cpu-cap", type=float, default=0.5,
+        "--cpu-cap",
+        type=float,
+        default=0.5,
         help="CPU per replica (Rasa + action server) in the capped phases",
-    )  # fmt: skip
-    parser.add_argument("--burst-only", action="store_true",
-                        help="only the burst phases (order checks; implies --no-stock "
-                             "--no-capped; write with --out elsewhere)")  # fmt: skip
+    )
+    parser.add_argument(
+        "--burst-only",
+        action="store_true",
+        help="only the burst phases (order checks; implies --no-stock "
+        "--no-capped; write with --out elsewhere)",
+    )
     parser.add_argument("--note", default="", help="a note stored with the results")
     args = parser.parse_args(argv)
     if args.burst_only:
@@ -1255,8 +1295,10 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.01 <= args.cpu_cap <= (os.cpu_count() or 1):
         parser.error("--cpu-cap must be between 0.01 and the number of CPUs")
     if not MODEL.is_file():
-        print(f"No trained model at {MODEL}: run `make train` first (or set BENCH_MODEL_PATH).",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"No trained model at {MODEL}: run `make train` first (or set BENCH_MODEL_PATH).",
+            file=sys.stderr,
+        )
         return 2
     reason = services_ready()
     if reason:

@@ -24,8 +24,15 @@ from bot import analytics, report  # noqa: E402
 from bot.db import make_engine, migrate  # noqa: E402
 
 TOPICS = ["health", "residence", "work", "schooling", "civil_status", "emergency"]
-CITIES = {"oujda": "oriental", "nador": "oriental", "berkane": "oriental", "figuig": "oriental",
-          "agadir": "souss-massa", "inezgane": "souss-massa", "tiznit": "souss-massa"}
+CITIES = {
+    "oujda": "oriental",
+    "nador": "oriental",
+    "berkane": "oriental",
+    "figuig": "oriental",
+    "agadir": "souss-massa",
+    "inezgane": "souss-massa",
+    "tiznit": "souss-massa",
+}
 LANGS = ["fr", "en", "ar", "ary-Latn", "es"]
 
 
@@ -38,8 +45,13 @@ def generate(engine, people: int, seed: int = 1) -> int:
         for n in range(people):
             key = analytics.person_key(f"wa-{n}", "bench-key")
             city = rng.choice(list(CITIES))
-            common = {"person": key, "language": rng.choice(LANGS), "city": city,
-                      "region": CITIES[city], "channel": rng.choice(["whatsapp", "telegram"])}
+            common = {
+                "person": key,
+                "language": rng.choice(LANGS),
+                "city": city,
+                "region": CITIES[city],
+                "channel": rng.choice(["whatsapp", "telegram"]),
+            }
             when = start + timedelta(minutes=rng.randrange(31 * 24 * 60))
             analytics.record(conn, "conversation_started", person=key, at=when)
             for _ in range(rng.randint(1, 4)):
@@ -47,13 +59,20 @@ def generate(engine, people: int, seed: int = 1) -> int:
                 analytics.record(conn, "question", at=when, topic=topic, **common)
                 rows += 1
                 if rng.random() < 0.1:
-                    analytics.record(conn, "unmet_need", at=when, topic=topic,
-                                     unmet_category=topic, **common)
+                    analytics.record(
+                        conn, "unmet_need", at=when, topic=topic, unmet_category=topic, **common
+                    )
                     rows += 1
             if rng.random() < 0.15:
                 analytics.record(conn, "handoff_opened", person=key, at=when)
-                analytics.record(conn, "handoff_closed", person=key, at=when,
-                                 wait_seconds=rng.randint(30, 4 * 3600), outcome="resolved")
+                analytics.record(
+                    conn,
+                    "handoff_closed",
+                    person=key,
+                    at=when,
+                    wait_seconds=rng.randint(30, 4 * 3600),
+                    outcome="resolved",
+                )
                 analytics.record(conn, "rating", person=key, at=when, rating=rng.randint(1, 5))
                 rows += 3
             rows += 1

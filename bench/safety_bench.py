@@ -171,8 +171,11 @@ def table(result: dict[str, Any]) -> str:
             cells += [r["kind_accuracy"], r["false_alarm_rate"]]
             lines.append("| " + " | ".join("" if c is None else str(c) for c in cells) + " |")
     held = splits["heldout"]["assistant"]
-    lines += ["", "Held-out recall by kind: " + ", ".join(
-        f"{k} {v}" for k, v in held["recall_by_kind"].items())]  # fmt: skip
+    lines += [
+        "",
+        "Held-out recall by kind: "
+        + ", ".join(f"{k} {v}" for k, v in held["recall_by_kind"].items()),
+    ]
     plain = result["everyday_requests"]
     lines += [
         f"False alarms on {plain['messages']} everyday requests (NLU held-out set): "

@@ -27,9 +27,16 @@ TRAINING = ROOT / "bot" / "safety" / "training"
 HEADER = ["lang", "kind", "severity", "style", "text"]
 LANGS = {"fr", "en", "es", "ar", "ary-Latn"}
 KINDS = {
-    "violence", "suicide", "medical", "child", "trafficking", "threat", "detention",
-    "fire_accident", "none",
-}  # fmt: skip
+    "violence",
+    "suicide",
+    "medical",
+    "child",
+    "trafficking",
+    "threat",
+    "detention",
+    "fire_accident",
+    "none",
+}
 SEVERITIES = {"imminent", "urgent"}
 STYLES = {"direct", "indirect", "embedded"}
 NEAR = 0.8

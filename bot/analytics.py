@@ -168,9 +168,7 @@ def set_sex(engine: Engine, person: str, sex: str) -> int:
         raise ValueError(f"sex must be one of {SEX_VALUES}, got {sex!r}")
     with engine.begin() as connection:
         result = connection.execute(
-            update(analytics_events)
-            .where(analytics_events.c.person_key == person)
-            .values(sex=sex)
+            update(analytics_events).where(analytics_events.c.person_key == person).values(sex=sex)
         )
     return int(result.rowcount or 0)
 

@@ -87,8 +87,7 @@ def _erase_consents(connection: Connection, pseudonym: str | None, before: datet
     if pseudonym is None:
         return 0
     return int(
-        connection.execute(delete(consents).where(consents.c.pseudonym == pseudonym)).rowcount
-        or 0
+        connection.execute(delete(consents).where(consents.c.pseudonym == pseudonym)).rowcount or 0
     )
 
 
@@ -120,7 +119,7 @@ def _erase_contacts(connection: Connection, pseudonym: str | None, before: datet
             text("DELETE FROM contacts WHERE pseudonym IN :ps").bindparams(
                 bindparam("ps", expanding=True)
             ),
-            {"ps": stale[start:start + 500]},
+            {"ps": stale[start : start + 500]},
         )
     return len(stale)
 
@@ -196,9 +195,19 @@ def erasers() -> dict[str, Eraser]:
 # tests/privacy/test_erasure_coverage.py checks they agree). They are answered by the
 # assistant even during a hand-off, where anything else goes to the mediator.
 ERASE_COMMANDS = frozenset(
-    ("supprimer", "effacer", "delete", "erase", "borrar", "eliminar", "امسح", "احذف", "mse7",
-     "7ayed")
-)  # fmt: skip
+    (
+        "supprimer",
+        "effacer",
+        "delete",
+        "erase",
+        "borrar",
+        "eliminar",
+        "امسح",
+        "احذف",
+        "mse7",
+        "7ayed",
+    )
+)
 
 
 def is_erase_command(text: str) -> bool:
@@ -270,9 +279,8 @@ def has_declined(engine: Engine, pseudonym: str) -> bool:
 
 # --- tracker store --------------------------------------------------------------------------
 # Rasa's SQLTrackerStore table, described (not owned) so that no rasa import is needed.
-_EVENTS = sa_table(
-    "events", sa_column("sender_id"), sa_column("timestamp"), sa_column("type_name")
-)
+_EVENTS = sa_table("events", sa_column("sender_id"), sa_column("timestamp"), sa_column("type_name"))
+
 
 def erase_tracker(
     tracker: Engine,
@@ -321,7 +329,7 @@ def erase_tracker(
             return int(connection.execute(delete(_EVENTS).where(*clauses)).rowcount or 0)
         total = 0
         for start in range(0, len(sender_list), 500):
-            chunk = sender_list[start:start + 500]
+            chunk = sender_list[start : start + 500]
             statement = delete(_EVENTS).where(*clauses, _EVENTS.c.sender_id.in_(chunk))
             total += int(connection.execute(statement).rowcount or 0)
         return total
@@ -455,8 +463,7 @@ def complete_erasures(
                     kept_from_message_after=request["requested_at"],
                 ),
             )
-            cut = min(cut, _next_message_at(tracker, request["pseudonym"],
-                                            request["requested_at"]))  # fmt: skip
+            cut = min(cut, _next_message_at(tracker, request["pseudonym"], request["requested_at"]))
         if request["reason"] != DECLINED:
             with engine.begin() as connection:
                 outcome.add(

@@ -157,26 +157,58 @@ def build(events: list[dict[str, Any]], start: date, end: date) -> Report:
             order=[*analytics.SEX_VALUES, NOT_ANSWERED],
         ),
         _table("profile", "Requests by profile", questions, field_of("profile")),
-        _table("channel", "Conversations by channel", by_kind["conversation_started"],
-               field_of("channel")),
-        _table("consent", "Answers to the privacy notice", by_kind["consent"],
-               field_of("outcome")),
-        _table("handoff_outcome", "Hand-offs closed, by outcome", by_kind["handoff_closed"],
-               field_of("outcome")),
-        _table("rating", "Ratings (1 to 5)", by_kind["rating"], field_of("rating"),
-               order=["1", "2", "3", "4", "5"]),
+        _table(
+            "channel",
+            "Conversations by channel",
+            by_kind["conversation_started"],
+            field_of("channel"),
+        ),
+        _table("consent", "Answers to the privacy notice", by_kind["consent"], field_of("outcome")),
+        _table(
+            "handoff_outcome",
+            "Hand-offs closed, by outcome",
+            by_kind["handoff_closed"],
+            field_of("outcome"),
+        ),
+        _table(
+            "rating",
+            "Ratings (1 to 5)",
+            by_kind["rating"],
+            field_of("rating"),
+            order=["1", "2", "3", "4", "5"],
+        ),
         # A person in danger (bot/safety): kind, severity, language, region, sex where given.
-        _table("danger_kind", "Dangers recognised, by kind", by_kind["danger_detected"],
-               field_of("topic")),
-        _table("danger_severity", "Dangers recognised, by severity",
-               by_kind["danger_detected"], field_of("outcome")),
-        _table("danger_language", "Dangers recognised, by language",
-               by_kind["danger_detected"], field_of("language")),
-        _table("danger_region", "Dangers recognised, by region", by_kind["danger_detected"],
-               field_of("region")),
-        _table("danger_sex", "Dangers recognised, by sex (optional question)",
-               by_kind["danger_detected"], field_of("sex", NOT_ANSWERED),
-               order=[*analytics.SEX_VALUES, NOT_ANSWERED]),
+        _table(
+            "danger_kind",
+            "Dangers recognised, by kind",
+            by_kind["danger_detected"],
+            field_of("topic"),
+        ),
+        _table(
+            "danger_severity",
+            "Dangers recognised, by severity",
+            by_kind["danger_detected"],
+            field_of("outcome"),
+        ),
+        _table(
+            "danger_language",
+            "Dangers recognised, by language",
+            by_kind["danger_detected"],
+            field_of("language"),
+        ),
+        _table(
+            "danger_region",
+            "Dangers recognised, by region",
+            by_kind["danger_detected"],
+            field_of("region"),
+        ),
+        _table(
+            "danger_sex",
+            "Dangers recognised, by sex (optional question)",
+            by_kind["danger_detected"],
+            field_of("sex", NOT_ANSWERED),
+            order=[*analytics.SEX_VALUES, NOT_ANSWERED],
+        ),
         _table(
             "unmet",
             f"Top {TOP_UNMET} unmet needs (no service found), by topic and town",
@@ -287,9 +319,7 @@ def to_html(report: Report) -> str:
         if table.name in CHARTED:
             png = _chart(table)
             if png:
-                parts.append(
-                    f"<img alt='{e(table.title)}' src='data:image/png;base64,{png}'>"
-                )
+                parts.append(f"<img alt='{e(table.title)}' src='data:image/png;base64,{png}'>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -308,8 +338,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``report``."""
     parser = subparsers.add_parser("report", help="anonymous statistics (CSV or HTML)")
     parser.add_argument("--from", dest="start", type=_date, required=True, metavar="DATE")
-    parser.add_argument("--to", dest="end", type=_date, required=True, metavar="DATE",
-                        help="last day included")
+    parser.add_argument(
+        "--to", dest="end", type=_date, required=True, metavar="DATE", help="last day included"
+    )
     parser.add_argument("--format", choices=("csv", "html"), default="csv")
     parser.add_argument("--output", "-o", default="-", help="file (default: standard output)")
     parser.add_argument("--database-url", default=None, help="our database (default: settings)")

@@ -110,14 +110,23 @@ def rasa_command(settings: Settings, endpoints: Path, credentials: Path) -> list
     # bot.rasa_server switches the API by the settings and adds --auth-token inside the
     # process: ps shows no token. The REST channel's policy is in bot/channels/rest_auth.py.
     cmd = [
-        sys.executable, "-m", "bot.rasa_server", "run",
-        "--model", str(settings.model_path),
-        "--endpoints", str(endpoints),
-        "--credentials", str(credentials),
-        "--interface", settings.host,
-        "--port", str(settings.rasa_port),
-        "--log-file", str(settings.var_dir / "rasa.log"),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot.rasa_server",
+        "run",
+        "--model",
+        str(settings.model_path),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials),
+        "--interface",
+        settings.host,
+        "--port",
+        str(settings.rasa_port),
+        "--log-file",
+        str(settings.var_dir / "rasa.log"),
+    ]
     if settings.api_enabled:
         cmd.append("--enable-api")
     return cmd
@@ -126,10 +135,14 @@ def rasa_command(settings: Settings, endpoints: Path, credentials: Path) -> list
 def action_command(settings: Settings) -> list[str]:
     """The action server command line (always on loopback: only Rasa calls it)."""
     return [
-        sys.executable, "-m", "rasa_sdk",
-        "--actions", "actions",
-        "--port", str(settings.action_port),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "actions",
+        "--port",
+        str(settings.action_port),
+    ]
 
 
 def _get(url: str, timeout: float = 2.0) -> int | None:

@@ -28,9 +28,7 @@ def variation_language(variation: dict[str, Any]) -> str | None:
 
 def texts(response: str, lang: str) -> list[str]:
     """Every text of ``response`` for ``lang``."""
-    return [
-        v["text"] for v in domain()["responses"][response] if variation_language(v) == lang
-    ]
+    return [v["text"] for v in domain()["responses"][response] if variation_language(v) == lang]
 
 
 def prefix(response: str, lang: str, chars: int = 20) -> str:

@@ -38,13 +38,15 @@ def tracker(
     if language is not None:
         latest["language"] = language
     events = [
-        {"event": "user", "text": "...", "parse_data": {"intent": {"name": i}},
-         "input_channel": channel}
+        {
+            "event": "user",
+            "text": "...",
+            "parse_data": {"intent": {"name": i}},
+            "input_channel": channel,
+        }
         for i in [*past_intents, intent]
     ]
-    return Tracker(
-        "person-1", dict(slots or {}), latest, events, False, None, None, channel
-    )
+    return Tracker("person-1", dict(slots or {}), latest, events, False, None, None, channel)
 
 
 async def run(action, t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -80,7 +82,9 @@ async def test_unknown_town_still_gets_national_services() -> None:
         ActionAnswerDirectory(), tracker({"topic": "residence", "city": "casablanca"})
     )
     assert messages[0]["response"] in (
-        "utter_directory_results_wider", "utter_directory_results", "utter_no_service"
+        "utter_directory_results_wider",
+        "utter_directory_results",
+        "utter_no_service",
     )
 
 
@@ -135,13 +139,20 @@ async def _language_after(current: str | None, **latest: Any) -> str | None:
 
 
 async def test_language_slot_follows_a_clear_message() -> None:
-    assert await _language_after(
-        None, text="hello i need a doctor", language={"code": "en", "confidence": 0.99}
-    ) == "en"
-    assert await _language_after(
-        "fr", text="hello i need a doctor please",
-        language={"code": "en", "confidence": 0.99},
-    ) == "en"
+    assert (
+        await _language_after(
+            None, text="hello i need a doctor", language={"code": "en", "confidence": 0.99}
+        )
+        == "en"
+    )
+    assert (
+        await _language_after(
+            "fr",
+            text="hello i need a doctor please",
+            language={"code": "en", "confidence": 0.99},
+        )
+        == "en"
+    )
 
 
 async def test_language_slot_is_sticky_on_ok_and_numbers() -> None:
@@ -151,19 +162,28 @@ async def test_language_slot_is_sticky_on_ok_and_numbers() -> None:
 
 
 async def test_requested_language_always_wins() -> None:
-    assert await _language_after(
-        "fr", text="speak english", intent="change_language",
-        language={"code": "en", "confidence": 0.5},
-        entities=[{"entity": "requested_language", "value": "ary-Latn"}],
-    ) == "ary-Latn"
+    assert (
+        await _language_after(
+            "fr",
+            text="speak english",
+            intent="change_language",
+            language={"code": "en", "confidence": 0.5},
+            entities=[{"entity": "requested_language", "value": "ary-Latn"}],
+        )
+        == "ary-Latn"
+    )
 
 
 async def test_the_channels_hint_wins_for_a_payload() -> None:
     """An erase command ("mse7") reaches Rasa as /delete, whose language the NLU detects:
     the words' language, detected by the channel, is in the metadata."""
     action = ValidateSlotMappings()
-    t = tracker({"language": None}, text="/delete", intent="delete",
-                language={"code": "en", "confidence": 0.36})  # fmt: skip
+    t = tracker(
+        {"language": None},
+        text="/delete",
+        intent="delete",
+        language={"code": "en", "confidence": 0.36},
+    )
     t.latest_message["metadata"] = {"language": {"code": "ary-Latn", "confidence": 0.5}}
     result = await action.extract_language(CollectingDispatcher(), t, DOMAIN)
     assert result == {"language": "ary-Latn"}

@@ -30,7 +30,7 @@ def test_language_words(text: str, word: str, value: str) -> None:
     found = find_requested_language(text)
     assert found is not None
     assert (found.text, found.value) == (word, value)
-    assert text[found.start:found.end] == word
+    assert text[found.start : found.end] == word
 
 
 @pytest.mark.parametrize("text", ["ok", "en", "je suis en retard", "", "fr", "1", "👍"])
@@ -43,4 +43,4 @@ def test_no_language_word(text: str) -> None:
 def test_never_raises(text: str) -> None:
     found = find_requested_language(text)
     if found is not None:
-        assert text[found.start:found.end] == found.text
+        assert text[found.start : found.end] == found.text

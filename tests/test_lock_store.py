@@ -25,9 +25,12 @@ pytestmark = pytest.mark.services
 def _store(redis_url: str, cls: type = AtomicRedisLockStore, **kwargs: object):  # noqa: ANN202
     url = urlsplit(redis_url)
     return cls(
-        host=url.hostname, port=url.port or 6379, db=int(url.path.strip("/") or 0),
-        key_prefix=f"t{uuid.uuid4().hex[:8]}", **kwargs,
-    )  # fmt: skip
+        host=url.hostname,
+        port=url.port or 6379,
+        db=int(url.path.strip("/") or 0),
+        key_prefix=f"t{uuid.uuid4().hex[:8]}",
+        **kwargs,
+    )
 
 
 def test_built_from_the_endpoints_file_like_rasa_redis(redis_url: str) -> None:

@@ -82,9 +82,16 @@ def test_prod_profile_splits_urls_for_rasa_stores() -> None:
     )
     assert s.endpoints_file.name == "endpoints.prod.yml"
     assert s.profile_env() == {
-        "DB_DIALECT": "postgresql", "DB_HOST": "db.internal", "DB_PORT": "5433",
-        "DB_NAME": "assistant", "DB_USER": "prim", "DB_PASSWORD": "p@ss",
-        "REDIS_HOST": "cache", "REDIS_PORT": "6380", "REDIS_DB": "2", "REDIS_PASSWORD": "secret",
+        "DB_DIALECT": "postgresql",
+        "DB_HOST": "db.internal",
+        "DB_PORT": "5433",
+        "DB_NAME": "assistant",
+        "DB_USER": "prim",
+        "DB_PASSWORD": "p@ss",
+        "REDIS_HOST": "cache",
+        "REDIS_PORT": "6380",
+        "REDIS_DB": "2",
+        "REDIS_PASSWORD": "secret",
     }
     assert load_settings(environ={}, env_file=None).endpoints_file.name == "endpoints.yml"
 

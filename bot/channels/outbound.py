@@ -77,8 +77,9 @@ async def send_to_person(
     if delivery is None:
         delivery = build_delivery(contact.channel, settings, store)
         if delivery is None:
-            log.error("%s channel is not configured: message to %s not sent",
-                      contact.channel, pseudonym)  # fmt: skip
+            log.error(
+                "%s channel is not configured: message to %s not sent", contact.channel, pseudonym
+            )
             return False
         _deliveries[key] = delivery
     return await delivery.deliver(OutgoingMessage(pseudonym, text, list(buttons or [])))

@@ -171,8 +171,12 @@ class Pipeline:
             return
         for interceptor in self.interceptors:
             if await interceptor.intercept(message):
-                log.info("%s message of %s taken by %s", message.kind, message.sender,
-                         type(interceptor).__name__)  # fmt: skip
+                log.info(
+                    "%s message of %s taken by %s",
+                    message.kind,
+                    message.sender,
+                    type(interceptor).__name__,
+                )
                 return
         if message.kind == TEXT and not message.text.strip():
             log.info("empty %s message from %s: nothing to answer", self.channel, message.sender)
@@ -180,8 +184,11 @@ class Pipeline:
         await self.dispatch(message)
 
     async def _failed(self, message: IncomingMessage, exc: BaseException) -> None:
-        log.error("%s could not be answered (%s); sending an apology", message.sender,
-                  exc.__class__.__name__)  # fmt: skip
+        log.error(
+            "%s could not be answered (%s); sending an apology",
+            message.sender,
+            exc.__class__.__name__,
+        )
         await self._tell(message, "technical_problem")
 
     async def _tell(self, message: IncomingMessage, key: str) -> None:

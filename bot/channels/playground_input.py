@@ -108,8 +108,11 @@ class PlaygroundInput(InputChannel):
 
     def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         if not self.settings.playground_enabled:
-            log.info("playground off (PLAYGROUND=%s, profile %s)", self.settings.playground,
-                     self.settings.profile)  # fmt: skip
+            log.info(
+                "playground off (PLAYGROUND=%s, profile %s)",
+                self.settings.playground,
+                self.settings.profile,
+            )
             return
         try:
             from bot.handoff.relay import runtime_for
@@ -237,10 +240,18 @@ class PlaygroundInput(InputChannel):
         bp.add_route(guarded(static), "/static/<name>", methods=["GET"], name="static")
         bp.add_route(guarded(config), "/api/config", methods=["GET"], name="config")
         bp.add_route(guarded(sessions), "/api/sessions", methods=["POST"], name="sessions")
-        bp.add_route(guarded(person_send), "/api/sessions/<sid>/messages", methods=["POST"],
-                     name="person_send")  # fmt: skip
-        bp.add_route(guarded(person_poll), "/api/sessions/<sid>/messages", methods=["GET"],
-                     name="person_poll")  # fmt: skip
+        bp.add_route(
+            guarded(person_send),
+            "/api/sessions/<sid>/messages",
+            methods=["POST"],
+            name="person_send",
+        )
+        bp.add_route(
+            guarded(person_poll),
+            "/api/sessions/<sid>/messages",
+            methods=["GET"],
+            name="person_poll",
+        )
         bp.add_route(guarded(desk_send), "/api/desk/messages", methods=["POST"], name="desk_send")
         bp.add_route(guarded(desk_poll), "/api/desk/messages", methods=["GET"], name="desk_poll")
         return bp

@@ -156,8 +156,10 @@ class PersonQueues:
             if waited >= self.order_wait:
                 log.warning(
                     "%s: message %d waited %.0f s for earlier ones; going on",
-                    message.sender, message.seq, waited,
-                )  # fmt: skip
+                    message.sender,
+                    message.seq,
+                    waited,
+                )
                 with contextlib.suppress(Exception):
                     await self.order.skip_to(_key(message), message.seq)
                 return message

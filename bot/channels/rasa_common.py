@@ -109,8 +109,11 @@ class DeliveryOutput(OutputChannel):
         if attachment and isinstance(attachment, str):
             text = f"{text}\n{attachment}".strip()
         if not text and not buttons and not image:
-            log.warning("empty response for %s not sent (keys: %s)", recipient_id,
-                        ", ".join(sorted(message)))  # fmt: skip
+            log.warning(
+                "empty response for %s not sent (keys: %s)",
+                recipient_id,
+                ", ".join(sorted(message)),
+            )
             return
         await self.delivery.deliver(
             OutgoingMessage(
@@ -201,7 +204,7 @@ class AfterDangerOutput(OutputChannel):
 
 
 def and_your_request(lang: str) -> str:
-    """"And for your request:" in ``lang``."""
+    """ "And for your request:" in ``lang``."""
     from bot.safety.help import text
 
     return text("and_your_request", lang)
@@ -254,8 +257,7 @@ def drain_on_stop(blueprint: Blueprint, pipeline: Callable[[], Pipeline | None])
         if current is not None:
             left = await current.drain(DRAIN_TIMEOUT_S)
             if left:
-                log.warning("%s: %d message(s) left unanswered at shutdown",
-                            current.channel, left)  # fmt: skip
+                log.warning("%s: %d message(s) left unanswered at shutdown", current.channel, left)
 
     blueprint.listener("after_server_start")(_mask_logs)
     blueprint.listener("before_server_stop")(_drain)

@@ -96,9 +96,14 @@ def _patch_model_loading() -> None:
     ) -> RasaModel:
         if finetune_mode:
             return stock(  # type: ignore[no-any-return]
-                cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
-                *args, **kwargs,
-            )  # fmt: skip
+                cls,
+                model_file_name,
+                model_data_example,
+                predict_data_example,
+                finetune_mode,
+                *args,
+                **kwargs,
+            )
         # As rasa.utils.tensorflow.models.RasaModel.load (Rasa 3.6.21) without fine-tuning,
         # except that the fit building the variables runs eagerly.
         model = cls(*args, **kwargs)

@@ -69,8 +69,9 @@ def _patch_failed_action_ends_the_turn() -> None:
         finally:
             del action.run
         if failed and predict_another:
-            log.warning("action %s failed: the turn of %s ends here", action.name(),
-                        tracker.sender_id)  # fmt: skip
+            log.warning(
+                "action %s failed: the turn of %s ends here", action.name(), tracker.sender_id
+            )
             return False
         return predict_another
 
@@ -85,16 +86,20 @@ def _patch_turn_ends_listening() -> None:
 
     stock = MessageProcessor._run_prediction_loop
 
-    async def _run_prediction_loop(self: MessageProcessor, output_channel: Any,
-                                   tracker: Any) -> None:  # fmt: skip
+    async def _run_prediction_loop(
+        self: MessageProcessor, output_channel: Any, tracker: Any
+    ) -> None:
         await stock(self, output_channel, tracker)
         # Rasa's loop ends after action_listen (or a session start) unless an action failed
         # (above), the circuit breaker tripped, or the conversation was paused.
         if self._should_handle_message(tracker) and self.should_predict_another_action(
             tracker.latest_action_name
         ):
-            log.warning("the turn of %s stopped after %s: listening for the next message",
-                        tracker.sender_id, tracker.latest_action_name)  # fmt: skip
+            log.warning(
+                "the turn of %s stopped after %s: listening for the next message",
+                tracker.sender_id,
+                tracker.latest_action_name,
+            )
             tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
 
     _run_prediction_loop.__doc__ = stock.__doc__

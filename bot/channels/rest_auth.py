@@ -76,8 +76,10 @@ class TokenRestInput(RestInput):
                 return None
             status, reason = refused
             if status == HTTPStatus.UNAUTHORIZED:
-                log.warning("REST channel: request without a valid token from %s refused",
-                            request.remote_addr or request.ip)  # fmt: skip
+                log.warning(
+                    "REST channel: request without a valid token from %s refused",
+                    request.remote_addr or request.ip,
+                )
             return response.json({"error": reason}, status=status)
 
         return bp

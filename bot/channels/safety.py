@@ -66,8 +66,13 @@ class SafetyInterceptor:
         if danger is None:
             return False
         danger = replace(danger, language=guess_language(text))
-        log.warning("danger (%s, %s, rule %s) from %s", danger.kind, danger.severity,
-                    danger.rule, message.sender)  # fmt: skip
+        log.warning(
+            "danger (%s, %s, rule %s) from %s",
+            danger.kind,
+            danger.severity,
+            danger.rule,
+            message.sender,
+        )
         message.danger = danger.kind
         consumed = await asyncio.to_thread(self._answer, message, danger)
         await self.runtime.flush()
@@ -87,9 +92,13 @@ class SafetyInterceptor:
         elif danger.imminent:
             result = self._open_urgent(message, danger.kind, lang, message.text)
             help_ = safety_help.compose(
-                danger, lang, directory, alerted=True, on_duty=result.on_duty,
+                danger,
+                lang,
+                directory,
+                alerted=True,
+                on_duty=result.on_duty,
                 opens_at=result.opens_at,
-            )  # fmt: skip
+            )
             consumed = True  # the message is the ticket's first line, read by the mediator
         else:
             on_duty, opens_at = self._duty()
@@ -100,8 +109,9 @@ class SafetyInterceptor:
         self._record(message, danger)
         return consumed
 
-    def _open_urgent(self, message: IncomingMessage, kind: str | None, lang: str,
-                     said: str | None = None) -> Any:  # fmt: skip
+    def _open_urgent(
+        self, message: IncomingMessage, kind: str | None, lang: str, said: str | None = None
+    ) -> Any:
         """An urgent ticket for the person (``said``: the message the mediator reads first)."""
         return self.runtime.handoff.open(
             TicketRequest(

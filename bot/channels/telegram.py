@@ -72,8 +72,15 @@ def message_kind(message: Message) -> str:
 
 
 def _media_id(message: Message) -> str | None:
-    for item in (message.voice, message.audio, message.sticker, message.video,
-                 message.video_note, message.animation, message.document):  # fmt: skip
+    for item in (
+        message.voice,
+        message.audio,
+        message.sticker,
+        message.video,
+        message.video_note,
+        message.animation,
+        message.document,
+    ):
         if item is not None:
             return item.file_id
     return message.photo[-1].file_id if message.photo else None
@@ -137,9 +144,19 @@ def _describe_unanswered(update: Update) -> str:
     if update.my_chat_member is not None:
         status = update.my_chat_member.new_chat_member.status
         return f"my_chat_member ({status})"
-    kinds = [name for name in ("edited_message", "channel_post", "edited_channel_post",
-                               "message", "inline_query", "poll", "chat_join_request")
-             if getattr(update, name, None) is not None]  # fmt: skip
+    kinds = [
+        name
+        for name in (
+            "edited_message",
+            "channel_post",
+            "edited_channel_post",
+            "message",
+            "inline_query",
+            "poll",
+            "chat_join_request",
+        )
+        if getattr(update, name, None) is not None
+    ]
     return ", ".join(kinds) or "unknown update"
 
 
@@ -211,9 +228,11 @@ class TelegramInput(PlatformInput):
             if not given or not hmac.compare_digest(
                 given.encode("utf-8", "replace"), expected.encode("utf-8")
             ):
-                log.warning("Telegram webhook: %s secret token from %s, refused",
-                            "wrong" if given else "missing",
-                            request.remote_addr or request.ip)  # fmt: skip
+                log.warning(
+                    "Telegram webhook: %s secret token from %s, refused",
+                    "wrong" if given else "missing",
+                    request.remote_addr or request.ip,
+                )
                 return response.text("forbidden", status=HTTPStatus.FORBIDDEN)
             body = request.body or b""
             if len(body) > MAX_BODY_BYTES:
@@ -230,12 +249,18 @@ class TelegramInput(PlatformInput):
                 update = Update.de_json(data, delivery.sender.bot)
                 message = parse_update(update, self.key) if update is not None else None
             except Exception as exc:  # noqa: BLE001 (a malformed update is the sender's error)
-                log.warning("Telegram webhook: malformed update %s (%s)",
-                            data.get("update_id"), exc.__class__.__name__)  # fmt: skip
+                log.warning(
+                    "Telegram webhook: malformed update %s (%s)",
+                    data.get("update_id"),
+                    exc.__class__.__name__,
+                )
                 return response.text("malformed update", status=HTTPStatus.BAD_REQUEST)
             if message is None:
-                log.info("Telegram update %s: %s, nothing to answer", data["update_id"],
-                         _describe_unanswered(update) if update else "empty")  # fmt: skip
+                log.info(
+                    "Telegram update %s: %s, nothing to answer",
+                    data["update_id"],
+                    _describe_unanswered(update) if update else "empty",
+                )
                 return response.json({"ok": True})
             return accepted(await pipeline.accept(message), response.json({"ok": True}))
 

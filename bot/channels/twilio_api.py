@@ -117,9 +117,9 @@ class WhatsAppDelivery:
             self.store.contact_for_reply,
             message.recipient,
             payloads,
-            lambda c: not message.keep_menu
-            and c.channel == "whatsapp"
-            and c.within_whatsapp_window(now),
+            lambda c: (
+                not message.keep_menu and c.channel == "whatsapp" and c.within_whatsapp_window(now)
+            ),
         )
         if contact is None or contact.channel != "whatsapp":
             log.error("no WhatsApp contact for %s; message not sent", message.recipient)

@@ -41,8 +41,12 @@ def _search(args: argparse.Namespace) -> int:
     near = (args.lat, args.lon) if args.lat is not None else None
     try:
         result = directory.search(
-            args.category, city=args.city, near=near, audience=args.audience,
-            limit=args.limit, offset=args.offset,
+            args.category,
+            city=args.city,
+            near=near,
+            audience=args.audience,
+            limit=args.limit,
+            offset=args.offset,
         )
     except UnknownPlaceError as exc:
         known = ", ".join(sorted(directory.places.cities))
@@ -113,8 +117,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     coverage = commands.add_parser(
         "coverage", help="table of provincial capitals × topics: best scope reached, entry count"
     )
-    coverage.add_argument("--town", action="append", metavar="CITY",
-                          help="also show this places.yml town (repeatable)")
+    coverage.add_argument(
+        "--town",
+        action="append",
+        metavar="CITY",
+        help="also show this places.yml town (repeatable)",
+    )
     coverage.add_argument("--all-towns", action="store_true", help="every town of places.yml")
     coverage.add_argument("--format", choices=("table", "csv"), default="table")
     coverage.add_argument("--csv", metavar="FILE", help="also write the table as CSV to FILE")

@@ -18,8 +18,15 @@ from bot.directory.search import Directory
 
 # The topics a person asks about; emergency numbers are national on purpose, so left out.
 TOPICS: tuple[str, ...] = (
-    "health", "civil_status", "schooling", "work", "residence",
-    "social", "legal_aid", "women", "orientation",
+    "health",
+    "civil_status",
+    "schooling",
+    "work",
+    "residence",
+    "social",
+    "legal_aid",
+    "women",
+    "orientation",
 )
 # Seat (chef-lieu) of each province or prefecture of the two regions, as a places.yml city id.
 CAPITALS: dict[str, str] = {
@@ -69,7 +76,8 @@ class Coverage:
         """Number of (town, topic) pairs answered in the town itself or its province."""
         towns = towns or self.towns
         return sum(
-            1 for (town, _), cell in self.cells.items()
+            1
+            for (town, _), cell in self.cells.items()
             if town in towns and cell.scope in LOCAL_SCOPES
         )
 
@@ -126,9 +134,7 @@ def build_coverage(
     towns = towns or tuple(CAPITALS.values())
     today = today or dt.date.today()
     cells = {(town, topic): cell_for(directory, town, topic) for town in towns for topic in TOPICS}
-    stale = tuple(
-        e for e in directory.entries if (today - e.verified).days > STALE_AFTER_DAYS
-    )
+    stale = tuple(e for e in directory.entries if (today - e.verified).days > STALE_AFTER_DAYS)
     unreachable = tuple(e for e in directory.entries if not reachable(e))
     return Coverage(towns, TOPICS, cells, stale, unreachable, len(directory.entries))
 
@@ -161,14 +167,23 @@ def _where(entry: Entry) -> str:
 def to_table(coverage: Coverage) -> str:
     """The table for a terminal, then the stale and unreachable entries."""
     short = {
-        "health": "health", "civil_status": "civil", "schooling": "school", "work": "work",
-        "residence": "resid.", "social": "social", "legal_aid": "legal", "women": "women",
+        "health": "health",
+        "civil_status": "civil",
+        "schooling": "school",
+        "work": "work",
+        "residence": "resid.",
+        "social": "social",
+        "legal_aid": "legal",
+        "women": "women",
         "orientation": "orient.",
     }
     heads = ["town", *(short.get(t, t) for t in coverage.topics), "local"]
     rows = [
-        [town, *(str(coverage.cells[(town, t)]) for t in coverage.topics),
-         f"{coverage.local_pairs((town,))}/{len(coverage.topics)}"]
+        [
+            town,
+            *(str(coverage.cells[(town, t)]) for t in coverage.topics),
+            f"{coverage.local_pairs((town,))}/{len(coverage.topics)}",
+        ]
         for town in coverage.towns
     ]
     widths = [max(len(str(r[i])) for r in [heads, *rows]) for i in range(len(heads))]
@@ -181,9 +196,9 @@ def to_table(coverage: Coverage) -> str:
     lines.append(coverage.summary())
     lines.append("")
     lines.append(f"Entries past their 12-month freshness limit ({len(coverage.stale)}):")
-    lines += [
-        f"  {e.id} (verified {e.verified}, {_where(e)})" for e in coverage.stale
-    ] or ["  none"]
+    lines += [f"  {e.id} (verified {e.verified}, {_where(e)})" for e in coverage.stale] or [
+        "  none"
+    ]
     lines.append("")
     lines.append(
         f"Entries with no phone, address, website or hours ({len(coverage.unreachable)} of "

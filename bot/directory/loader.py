@@ -32,12 +32,35 @@ from bot.directory.search import Directory
 from bot.directory.yamlio import clean, line_of, read_yaml_items
 
 REQUIRED_KEYS = (
-    "id", "name", "description", "category", "region", "source", "confidence", "verified",
+    "id",
+    "name",
+    "description",
+    "category",
+    "region",
+    "source",
+    "confidence",
+    "verified",
 )
 OPTIONAL_KEYS = (
-    "tags", "audience", "province", "city", "address", "geo", "phones", "whatsapp", "email",
-    "website", "hours", "hours_note", "languages", "cost", "documents", "mediator_notes",
-    "verified_via", "priority", "reach",
+    "tags",
+    "audience",
+    "province",
+    "city",
+    "address",
+    "geo",
+    "phones",
+    "whatsapp",
+    "email",
+    "website",
+    "hours",
+    "hours_note",
+    "languages",
+    "cost",
+    "documents",
+    "mediator_notes",
+    "verified_via",
+    "priority",
+    "reach",
 )
 ALL_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 # E.164: "+" then country code and subscriber number, 8 to 15 digits in all.
@@ -52,7 +75,7 @@ STALE_AFTER_DAYS = 365
 def _check_phone(value: Any) -> str | None:
     """Return why a phone number is malformed, or None when it is fine."""
     if not isinstance(value, str):
-        return f"expected a quoted string like \"+212537545400\", got {value!r}"
+        return f'expected a quoted string like "+212537545400", got {value!r}'
     if SHORT_NUMBER.match(value):
         return None
     if not E164.match(value):
@@ -211,14 +234,35 @@ class _EntryChecker:
         if any(p.severity == "error" for p in self.problems):
             return None
         return Entry(
-            id=self.entry_id or "", name=name, description=description,
-            category=category or "", region=region or "", source=source,
-            confidence=confidence or "low", verified=verified or self.today, tags=tags,
-            audience=audience, province=province, city=city, address=address, geo=geo,
-            phones=phones, whatsapp=whatsapp, email=email, website=website, hours=hours,
-            hours_note=hours_note, languages=languages, cost=cost, documents=documents,
-            mediator_notes=mediator_notes, verified_via=verified_via, priority=priority,
-            reach=reach, file=self.file, line=line_of(raw),
+            id=self.entry_id or "",
+            name=name,
+            description=description,
+            category=category or "",
+            region=region or "",
+            source=source,
+            confidence=confidence or "low",
+            verified=verified or self.today,
+            tags=tags,
+            audience=audience,
+            province=province,
+            city=city,
+            address=address,
+            geo=geo,
+            phones=phones,
+            whatsapp=whatsapp,
+            email=email,
+            website=website,
+            hours=hours,
+            hours_note=hours_note,
+            languages=languages,
+            cost=cost,
+            documents=documents,
+            mediator_notes=mediator_notes,
+            verified_via=verified_via,
+            priority=priority,
+            reach=reach,
+            file=self.file,
+            line=line_of(raw),
         )
 
     def place(self, region: str | None) -> tuple[str | None, str | None]:
@@ -320,7 +364,8 @@ class _EntryChecker:
                 isinstance(closing, str) and TIME.match(closing)
             ):
                 self.add(
-                    "hours", f"open/close {opening!r}-{closing!r}: expected quoted \"HH:MM\"",
+                    "hours",
+                    f'open/close {opening!r}-{closing!r}: expected quoted "HH:MM"',
                     line=where,
                 )
                 continue
@@ -369,7 +414,8 @@ class _EntryChecker:
             self.add("verified", f"{value} is in the future")
         elif (self.today - value).days > STALE_AFTER_DAYS:
             self.add(
-                "verified", f"last checked {value}, over 12 months ago: check the source again",
+                "verified",
+                f"last checked {value}, over 12 months ago: check the source again",
                 severity="warning",
             )
         return value
@@ -398,8 +444,13 @@ def check_file(
         return [], problems
     if not isinstance(data, list):
         problems.append(
-            Problem(where, line_of(data), None, None,
-                    "expected a list of entries, each starting with '- id:'")
+            Problem(
+                where,
+                line_of(data),
+                None,
+                None,
+                "expected a list of entries, each starting with '- id:'",
+            )
         )
         return [], problems
     entries: list[Entry] = []
@@ -407,8 +458,13 @@ def check_file(
         if not isinstance(raw, dict):
             line = item_lines[index - 1] if index <= len(item_lines) else 1
             problems.append(
-                Problem(where, line, None, None,
-                        f"item {index} is {type(raw).__name__} {raw!r}, expected an entry mapping")
+                Problem(
+                    where,
+                    line,
+                    None,
+                    None,
+                    f"item {index} is {type(raw).__name__} {raw!r}, expected an entry mapping",
+                )
             )
             continue
         checker = _EntryChecker(raw, where, places, today)
@@ -426,8 +482,13 @@ def _duplicates(entries: list[Entry]) -> list[Problem]:
         first = seen.setdefault(entry.id, entry)
         if first is not entry:
             problems.append(
-                Problem(entry.file, entry.line, entry.id, "id",
-                        f"duplicate id (first used at {first.file}:{first.line})")
+                Problem(
+                    entry.file,
+                    entry.line,
+                    entry.id,
+                    "id",
+                    f"duplicate id (first used at {first.file}:{first.line})",
+                )
             )
     return problems
 

@@ -26,7 +26,21 @@ REQUIRED_NAME_LANGS: tuple[str, ...] = ("fr", "ar")
 REQUIRED_DESCRIPTION_LANGS: tuple[str, ...] = ("fr", "ar", "en")
 # Languages a service may speak with visitors (ISO 639 codes; shi = Tachelhit, rif = Tarifit).
 SPOKEN_LANGUAGES: tuple[str, ...] = (
-    "ar", "ary", "fr", "en", "es", "de", "nl", "it", "pt", "zgh", "shi", "rif", "tzm", "wo", "ln",
+    "ar",
+    "ary",
+    "fr",
+    "en",
+    "es",
+    "de",
+    "nl",
+    "it",
+    "pt",
+    "zgh",
+    "shi",
+    "rif",
+    "tzm",
+    "wo",
+    "ln",
 )
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
@@ -105,8 +119,11 @@ class Entry:
 
     def serves(self, audience: str | None) -> bool:
         """Return True when the entry is meant for this audience (None = anyone)."""
-        return audience is None or audience == "all" or "all" in self.audience or (
-            audience in self.audience
+        return (
+            audience is None
+            or audience == "all"
+            or "all" in self.audience
+            or (audience in self.audience)
         )
 
 

@@ -19,9 +19,10 @@ EARTH_RADIUS_KM = 6371.0088
 def haversine_km(a: Geo, b: Geo) -> float:
     """Great-circle distance between two points in kilometres."""
     lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -215,7 +216,10 @@ def parse_places(data: Any, where: str) -> tuple[Places, list[Problem]]:
         elif places.provinces[province].region != region:
             problems.append(
                 Problem(
-                    where, line, cid, "province",
+                    where,
+                    line,
+                    cid,
+                    "province",
                     f"province {province!r} is in {places.provinces[province].region!r}, "
                     f"not {region!r}",
                 )
@@ -231,7 +235,10 @@ def parse_places(data: Any, where: str) -> tuple[Places, list[Problem]]:
             if box is not None and not box.contains(geo):
                 problems.append(
                     Problem(
-                        where, line_of(raw, "geo", line), cid, "geo",
+                        where,
+                        line_of(raw, "geo", line),
+                        cid,
+                        "geo",
                         f"({geo.lat}, {geo.lon}) is outside the {region} bounding box",
                     )
                 )

@@ -57,7 +57,9 @@ def pick(texts: dict[str, str], lang: str) -> str:
 
 def osm_link(lat: float, lon: float) -> str:
     """Return an OpenStreetMap link centred on the point."""
-    return f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=17/{lat:.5f}/{lon:.5f}"
+    return (
+        f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=17/{lat:.5f}/{lon:.5f}"
+    )
 
 
 def _days(days: tuple[str, ...], names: dict[str, str]) -> str:
@@ -81,8 +83,12 @@ def _hours(periods: tuple[OpeningPeriod, ...], names: dict[str, str]) -> str:
 
 
 def render_entry(
-    entry: Entry, lang: str, number: int | None = None, distance_km: float | None = None,
-    compact: bool = False, place: dict[str, str] | None = None,
+    entry: Entry,
+    lang: str,
+    number: int | None = None,
+    distance_km: float | None = None,
+    compact: bool = False,
+    place: dict[str, str] | None = None,
 ) -> str:
     """Render one entry as a block of lines; ``compact`` keeps only name, contact and place."""
     labels = labels_for(lang)

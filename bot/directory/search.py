@@ -38,8 +38,13 @@ class SearchResult:
 def _rank(entry: Entry, audience: str | None) -> tuple:
     # Admin priority first, then better-sourced, then aimed at this audience, then freshest.
     specific = 0 if audience and audience in entry.audience else 1
-    return (entry.priority, _CONFIDENCE_RANK.get(entry.confidence, 3), specific,
-            -entry.verified.toordinal(), entry.id)
+    return (
+        entry.priority,
+        _CONFIDENCE_RANK.get(entry.confidence, 3),
+        specific,
+        -entry.verified.toordinal(),
+        entry.id,
+    )
 
 
 def _within_reach(entry: Entry, province: str, places: Places) -> bool:
@@ -54,9 +59,7 @@ def _within_reach(entry: Entry, province: str, places: Places) -> bool:
 class Directory:
     """All valid entries with the gazetteer they refer to."""
 
-    def __init__(
-        self, entries: list[Entry], places: Places, warnings: list[Problem] | None = None
-    ):
+    def __init__(self, entries: list[Entry], places: Places, warnings: list[Problem] | None = None):
         self.entries = tuple(entries)
         self.places = places
         self.warnings = list(warnings or [])
@@ -102,7 +105,7 @@ class Directory:
                     ranked.append((entry, scope, distance))
         else:
             ranked = self._by_place(pool, city, audience)
-        page = ranked[offset: offset + limit]
+        page = ranked[offset : offset + limit]
         scope = page[0][1] if page else (ranked[0][1] if ranked else "national")
         place = self.places.get(city) if city else None
         return SearchResult(
@@ -168,7 +171,8 @@ class Directory:
                 return (e.priority, km, _rank(e, audience))
 
             for scope, attr, value in (
-                ("province", "province", known.province), ("region", "region", known.region)
+                ("province", "province", known.province),
+                ("region", "region", known.region),
             ):
                 tier = sorted((e for e in pool if getattr(e, attr) == value), key=by_distance)
                 take(tier, scope, {})

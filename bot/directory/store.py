@@ -39,9 +39,11 @@ class DirectoryStore:
 
     def _current_signature(self) -> Signature:
         # mtime and size of every file are enough to notice an edit without reading the data.
-        files = [*entry_files(self.path), self.places_path] if self.path.exists() else [
-            self.places_path
-        ]
+        files = (
+            [*entry_files(self.path), self.places_path]
+            if self.path.exists()
+            else [self.places_path]
+        )
         signature = []
         for file in files:
             try:

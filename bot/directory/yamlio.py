@@ -43,7 +43,10 @@ class LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 # PyYAML silently keeps the last value; an admin would lose data without knowing.
                 self.problems.append(
                     Problem(
-                        self.filename, line, None, str(key_node.value),
+                        self.filename,
+                        line,
+                        None,
+                        str(key_node.value),
                         f"duplicate key (first written on line {seen[key_node.value]})",
                     )
                 )
@@ -73,9 +76,7 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Problem
     return data, problems
 
 
-def read_yaml_items(
-    path: Path, display: str | None = None
-) -> tuple[Any, list[Problem], list[int]]:
+def read_yaml_items(path: Path, display: str | None = None) -> tuple[Any, list[Problem], list[int]]:
     """Like read_yaml, plus the line of each item when the document is a list."""
     filename = display or str(path)
     try:

@@ -123,8 +123,11 @@ class Desk:
             waiting = [t for t in queued if may_handle(mediator, t, offers[t.id])]
             overrides = [t.id for t in waiting if is_override(mediator, t, offers[t.id])]
         if overrides:
-            log.warning("admin override: %s lists tickets %s outside their regions and "
-                        "languages", mediator.id, overrides)  # fmt: skip
+            log.warning(
+                "admin override: %s lists tickets %s outside their regions and languages",
+                mediator.id,
+                overrides,
+            )
         if not waiting:
             self._say(mediator, "queue_empty")
             return

@@ -186,8 +186,9 @@ def parse_registry(text: str, source: str = "<mediators>") -> Registry:
         before = len(problems)
         mid = str(raw.get("id") or f"#{index + 1}")
 
-        def bad(name: str, problem: str, _mid: str = mid, _line: int = line,
-                _lines: dict = lines) -> None:  # fmt: skip
+        def bad(
+            name: str, problem: str, _mid: str = mid, _line: int = line, _lines: dict = lines
+        ) -> None:
             problems.append(f"{source}:{_lines.get(name, _line)}: {_mid}: {name}: {problem}")
 
         for key in raw:

@@ -71,7 +71,7 @@ ticket_messages = Table(
         ForeignKey("handoff_tickets.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
-    ),  # fmt: skip
+    ),
     Column("direction", String(16), nullable=False),
     Column("mediator_id", String(64), nullable=True),
     Column("kind", String(16), nullable=False),
@@ -93,7 +93,7 @@ ticket_notes = Table(
         ForeignKey("handoff_tickets.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
-    ),  # fmt: skip
+    ),
     Column("mediator_id", String(64), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
@@ -106,7 +106,7 @@ ticket_offers = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column(
         "ticket_id", Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False
-    ),  # fmt: skip
+    ),
     Column("mediator_id", String(64), nullable=False),
     Column("offered_at", DateTime, nullable=False),
     UniqueConstraint("ticket_id", "mediator_id", name="uq_handoff_offers_ticket_mediator"),

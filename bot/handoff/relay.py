@@ -172,8 +172,11 @@ class HandoffRuntime:
             await asyncio.to_thread(self._stop_asking, asked.id)
             return False
         if message.kind == TEXT and looks_like_command(message.text):
-            log.warning("mediator command from an unregistered %s sender (%s): refused",
-                        message.channel, message.sender)  # fmt: skip
+            log.warning(
+                "mediator command from an unregistered %s sender (%s): refused",
+                message.channel,
+                message.sender,
+            )
             await self.handoff_say_refusal(message)
             return True
         return False

@@ -87,7 +87,7 @@ def danger_label(kind: str, lang: str) -> str:
 
 
 def urgent_mark(ticket: Ticket, lang: str) -> str:
-    """"🚨 EMERGENCY — " (and the kind of danger) before an urgent ticket's text."""
+    """ "🚨 EMERGENCY — " (and the kind of danger) before an urgent ticket's text."""
     if ticket.danger:
         return mediator_text("danger_mark", lang, kind=danger_label(ticket.danger, lang))
     return mediator_text("urgent_mark", lang) if ticket.reason == "emergency" else ""
@@ -179,8 +179,13 @@ class Handoff:
                 return False
             store.enqueue(conn, "resume", ticket.pseudonym, "", now, ticket_id=ticket.id)
             self._tell_offered(conn, registry, ticket, "withdrawn", now)
-            self._record(conn, "handoff_closed", ticket, outcome="withdrawn",
-                         wait_seconds=(now - ticket.created_at).total_seconds())  # fmt: skip
+            self._record(
+                conn,
+                "handoff_closed",
+                ticket,
+                outcome="withdrawn",
+                wait_seconds=(now - ticket.created_at).total_seconds(),
+            )
         log.info("hand-off ticket #%d withdrawn by the person", ticket.id)
         return True
 
@@ -299,12 +304,16 @@ class Handoff:
             offered = store.offered_to(conn, ticket_id)
             if not may_handle(mediator, ticket, offered):
                 # Least privilege: not one of theirs; answered like an unknown number.
-                log.warning("ticket #%d refused to %s: not their region or language",
-                            ticket_id, mediator.id)  # fmt: skip
+                log.warning(
+                    "ticket #%d refused to %s: not their region or language", ticket_id, mediator.id
+                )
                 return False, None
             if is_override(mediator, ticket, offered):
-                log.warning("admin override: %s takes ticket #%d outside their regions "
-                            "and languages", mediator.id, ticket_id)  # fmt: skip
+                log.warning(
+                    "admin override: %s takes ticket #%d outside their regions and languages",
+                    mediator.id,
+                    ticket_id,
+                )
             if not store.take(conn, ticket_id, mediator.id, now):
                 return False, ticket
             ticket = store.get(conn, ticket_id)

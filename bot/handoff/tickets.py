@@ -535,9 +535,11 @@ def erase(conn: Connection, pseudonym: str | None, before: datetime | None) -> i
     ``before``, finished tickets and media links older than that."""
     if pseudonym is not None:
         ids = select(tickets.c.id).where(tickets.c.pseudonym == pseudonym)
-        named = conn.execute(select(tickets.c.id, tickets.c.first_name).where(
-            tickets.c.pseudonym == pseudonym, tickets.c.first_name.is_not(None)
-        )).all()  # fmt: skip
+        named = conn.execute(
+            select(tickets.c.id, tickets.c.first_name).where(
+                tickets.c.pseudonym == pseudonym, tickets.c.first_name.is_not(None)
+            )
+        ).all()
         rows = _blank_first_names(conn, named)
         rows += (
             conn.execute(
@@ -600,8 +602,7 @@ def _blank_first_names(conn: Connection, named: Sequence[Any]) -> int:
             mark = re.compile(rf"#{ticket_id}(?!\d)")
             name = re.compile(rf"(?<!\w){re.escape(first_name)}(?!\w)")
             new_body = "\n".join(
-                name.sub("—", line) if mark.search(line) else line
-                for line in new_body.split("\n")
+                name.sub("—", line) if mark.search(line) else line for line in new_body.split("\n")
             )
         if new_body != body:
             conn.execute(update(outbox).where(outbox.c.id == row_id).values(text=new_body))
@@ -611,14 +612,20 @@ def _blank_first_names(conn: Connection, named: Sequence[Any]) -> int:
 
 def _blank_old_media(conn: Connection, old: datetime) -> int:
     """Retention of media links (Twilio URLs, Telegram file ids) older than ``old``."""
-    rows = conn.execute(
-        update(ticket_messages)
-        .where(ticket_messages.c.created_at < old, ticket_messages.c.media_url.is_not(None))
-        .values(media_url=None)
-    ).rowcount or 0
-    rows += conn.execute(
-        update(outbox)
-        .where(outbox.c.created_at < old, outbox.c.media_url.is_not(None))
-        .values(media_url=None)
-    ).rowcount or 0
+    rows = (
+        conn.execute(
+            update(ticket_messages)
+            .where(ticket_messages.c.created_at < old, ticket_messages.c.media_url.is_not(None))
+            .values(media_url=None)
+        ).rowcount
+        or 0
+    )
+    rows += (
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.created_at < old, outbox.c.media_url.is_not(None))
+            .values(media_url=None)
+        ).rowcount
+        or 0
+    )
     return int(rows)

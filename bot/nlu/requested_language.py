@@ -55,9 +55,7 @@ class RequestedLanguageExtractor(GraphComponent, EntityExtractorMixin):
                 found = find_requested_language(message.get(TEXT) or "")
                 if found is None:
                     continue
-                entities = [
-                    e for e in message.get(ENTITIES, []) if e.get("entity") != ENTITY
-                ]
+                entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != ENTITY]
                 entities.append(
                     {
                         "entity": ENTITY,

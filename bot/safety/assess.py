@@ -82,7 +82,7 @@ _ARABIC_FOLD = str.maketrans(
         "ی": "ي",
         "ڤ": "ف",
         "پ": "ب",
-    }  # fmt: skip
+    }
 )
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _REPEATS = re.compile(r"(\D)\1{2,}")

@@ -157,9 +157,16 @@ def browser() -> Iterator[Any]:
         )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1280,900", "--lang=fr-FR",
-                     "--disable-extensions", "--no-first-run"):  # fmt: skip
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,900",
+        "--lang=fr-FR",
+        "--disable-extensions",
+        "--no-first-run",
+    ):
         options.add_argument(argument)
     try:
         driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))

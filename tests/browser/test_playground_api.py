@@ -39,8 +39,14 @@ def test_whatsapp_like_location_and_numbered_answers(playground: RunningPlaygrou
     # The notice comes with the next answer without a menu (one numbered menu per turn).
     person.say(DOCTOR, "Vous acceptez")
     person.say("1", "facultative")  # "1" accepts the notice
-    replies = person.say("", "Services près de vous", kind="location", latitude=30.4202,
-                         longitude=-9.5982, title="Agadir")  # fmt: skip
+    replies = person.say(
+        "",
+        "Services près de vous",
+        kind="location",
+        latitude=30.4202,
+        longitude=-9.5982,
+        title="Agadir",
+    )
     assert all(utf16_units(r["text"]) <= WHATSAPP_MAX_UNITS for r in replies)
     assert any("Agadir" in r["text"] for r in replies)
 
@@ -90,7 +96,7 @@ def test_bad_requests_get_clear_errors_and_never_a_500(playground: RunningPlaygr
             ),
             400,
             "not UTF-8 JSON",
-        ),  # fmt: skip
+        ),
         (playground.http.post(url, data=b"text=hi", timeout=10), 415, "send JSON"),
         (playground.http.post(url, json=[1, 2], timeout=10), 400, "JSON object"),
         (playground.http.post(url, json={"kind": "fax"}, timeout=10), 400, "unknown kind"),
@@ -98,7 +104,7 @@ def test_bad_requests_get_clear_errors_and_never_a_500(playground: RunningPlaygr
             playground.http.post(url, json={"kind": "callback", "data": "/x"}, timeout=10),
             400,
             "type the number",
-        ),  # fmt: skip
+        ),
         (
             playground.http.post(
                 url,
@@ -108,14 +114,14 @@ def test_bad_requests_get_clear_errors_and_never_a_500(playground: RunningPlaygr
             ),
             413,
             "too large",
-        ),  # fmt: skip
+        ),
         (
             playground.http.post(
                 f"{api}/sessions/unknown-session-000000/messages", json={"text": "a"}, timeout=10
             ),
             404,
             "no such session",
-        ),  # fmt: skip
+        ),
         (playground.http.get(url, params={"after": "x"}, timeout=10), 400, "'after'"),
         (http.post(f"{api}/sessions", json={"mode": "sms"}, timeout=10), 400, "unknown mode"),
         (http.post(f"{api}/desk/messages", json={"text": ""}, timeout=10), 400, "required"),

@@ -33,8 +33,9 @@ class Page:
         self.desk_start = 0
 
     # --- setting up ---------------------------------------------------------------------------
-    def open(self, mode: str, lang: str, first_name: str = "", width: int = 1280,
-             height: int = 900) -> None:  # fmt: skip
+    def open(
+        self, mode: str, lang: str, first_name: str = "", width: int = 1280, height: int = 900
+    ) -> None:
         """A fresh conversation with the chosen platform behaviour and language."""
         from selenium.webdriver.support.ui import Select
 
@@ -174,8 +175,9 @@ def test_darija_conversation_telegram_like(page: Page) -> None:
     skip_title, skip_data = question["buttons"][-1]
     page.press(skip_data)  # skip the optional question
     # A pressed button shows its title on the person's side, like a Telegram reply.
-    assert wait_for(lambda: [e for e in page.person() if e["role"] == "person"][-1]["text"]
-                    == skip_title, 10)  # fmt: skip
+    assert wait_for(
+        lambda: [e for e in page.person() if e["role"] == "person"][-1]["text"] == skip_title, 10
+    )
     page.shot("playground-darija-telegram")
 
 

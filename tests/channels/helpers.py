@@ -63,8 +63,9 @@ def post_whatsapp(
     elif signature is not None:
         headers["X-Twilio-Signature"] = signature
     started = time.monotonic()
-    resp = requests.post(f"{base_url}{WHATSAPP_PATH}", data=params, headers=headers,
-                         timeout=timeout)  # fmt: skip
+    resp = requests.post(
+        f"{base_url}{WHATSAPP_PATH}", data=params, headers=headers, timeout=timeout
+    )
     return resp, time.monotonic() - started
 
 
@@ -120,8 +121,7 @@ def post_telegram(
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
     body = update if isinstance(update, bytes) else json.dumps(update).encode()
     started = time.monotonic()
-    resp = requests.post(f"{base_url}{TELEGRAM_PATH}", data=body, headers=headers,
-                         timeout=timeout)  # fmt: skip
+    resp = requests.post(f"{base_url}{TELEGRAM_PATH}", data=body, headers=headers, timeout=timeout)
     return resp, time.monotonic() - started
 
 

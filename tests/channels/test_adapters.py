@@ -15,8 +15,11 @@ async def _nothing(_message: object) -> None:
 
 
 def test_empty_credentials_mean_not_configured(tmp_path: Path) -> None:
-    settings = replace(channel_settings(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9"),
-                       twilio_auth_token="", telegram_webhook_secret="")  # fmt: skip
+    settings = replace(
+        channel_settings(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9"),
+        twilio_auth_token="",
+        telegram_webhook_secret="",
+    )
     whatsapp, telegram = WhatsAppInput(settings), TelegramInput(settings)
     whatsapp.blueprint(_nothing)
     telegram.blueprint(_nothing)
@@ -31,7 +34,7 @@ def test_credentials_yml_values_override_the_environment() -> None:
             "whatsapp_number": "+1",
             "api_base_url": "",
             "public_base_url": "https://x.example",
-        }  # fmt: skip
+        }
     )
     assert isinstance(channel, WhatsAppInput)
     assert channel.settings.twilio_account_sid == "ACx"
@@ -42,8 +45,12 @@ def test_credentials_yml_values_override_the_environment() -> None:
 async def test_a_failed_start_is_retried_on_a_later_webhook(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
-    broken = channel_settings(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9",
-                              database_url=f"sqlite:///{blocker / 'db.sqlite'}")  # fmt: skip
+    broken = channel_settings(
+        tmp_path,
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9",
+        database_url=f"sqlite:///{blocker / 'db.sqlite'}",
+    )
     for channel in (WhatsAppInput(broken), TelegramInput(broken)):
         channel.blueprint(_nothing)
         assert channel.pipeline is None  # the database could not be opened

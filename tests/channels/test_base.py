@@ -90,9 +90,14 @@ def test_media_and_location_become_intent_payloads() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "language"),
-    [("mse7", "ary-Latn"), ("delete", "en"), ("Supprimer !", "fr"), ("borrar", "es"),
-     ("امسح", "ar")],
-)  # fmt: skip
+    [
+        ("mse7", "ary-Latn"),
+        ("delete", "en"),
+        ("Supprimer !", "fr"),
+        ("borrar", "es"),
+        ("امسح", "ar"),
+    ],
+)
 def test_an_erase_command_reaches_rasa_as_the_delete_intent(typed: str, language: str) -> None:
     """The NLU took "mse7" or "delete" alone for a misunderstood message: never confirmed."""
     message = IncomingMessage("whatsapp", "+2126", "wa-x", text=typed_text(typed))

@@ -43,8 +43,9 @@ def telegram(telegram_fake: TelegramFake) -> Iterator[TelegramFake]:
 
 
 def _whatsapp(store: ChannelStore, fake: TwilioFake, template: str = TEMPLATE_SID):
-    sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, "+14155238886", base_url=fake.url,
-                          timeout=5, backoff=0.01)  # fmt: skip
+    sender = TwilioSender(
+        ACCOUNT_SID, AUTH_TOKEN, "+14155238886", base_url=fake.url, timeout=5, backoff=0.01
+    )
     store.record_inbound("wa-t", "whatsapp", NUMBER, None, utcnow())
     return WhatsAppDelivery(sender, store, template)
 
@@ -120,8 +121,15 @@ async def test_whatsapp_gives_up_after_bounded_attempts_and_on_4xx(
 async def test_whatsapp_unreachable_api_fails_within_the_timeout(store: ChannelStore) -> None:
     from bot.runner import free_port
 
-    sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, "+1415", base_url=f"http://127.0.0.1:{free_port()}",
-                          timeout=1, attempts=2, backoff=0.01)  # fmt: skip
+    sender = TwilioSender(
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        "+1415",
+        base_url=f"http://127.0.0.1:{free_port()}",
+        timeout=1,
+        attempts=2,
+        backoff=0.01,
+    )
     store.record_inbound("wa-t", "whatsapp", NUMBER, None, utcnow())
     started = time.monotonic()
     assert not await WhatsAppDelivery(sender, store).deliver(OutgoingMessage("wa-t", "x"))
@@ -138,8 +146,15 @@ async def test_whatsapp_api_that_never_answers_fails_within_the_timeout(
         server.bind(("127.0.0.1", 0))
         server.listen(4)
         port = server.getsockname()[1]
-        sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, "+1415", base_url=f"http://127.0.0.1:{port}",
-                              timeout=0.5, attempts=2, backoff=0.01)  # fmt: skip
+        sender = TwilioSender(
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            "+1415",
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=0.5,
+            attempts=2,
+            backoff=0.01,
+        )
         store.record_inbound("wa-t", "whatsapp", NUMBER, None, utcnow())
         delivery = WhatsAppDelivery(sender, store)
         # Bounded here too: without the client's timeout the call would wait forever.

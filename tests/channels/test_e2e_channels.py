@@ -155,9 +155,12 @@ def test_whatsapp_voice_note_then_numbered_answer(
     number = "+212600000005"
     channel_assistant.whatsapp_pseudonym(number)  # no privacy notice in these tests
     voice = twilio_params(
-        number, "", NumMedia="1", MediaContentType0="audio/ogg",
+        number,
+        "",
+        NumMedia="1",
+        MediaContentType0="audio/ogg",
         MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME",
-    )  # fmt: skip
+    )
     resp, _ = post_whatsapp(channel_assistant.url, voice)
     assert resp.status_code == 200
     bodies = _wait_whatsapp(twilio_fake, number, count=2)
@@ -182,8 +185,9 @@ def test_whatsapp_image_document_and_sticker_get_a_helpful_answer(
 ) -> None:
     number = f"+2126000001{len(content_type):02d}"
     channel_assistant.whatsapp_pseudonym(number)
-    media = twilio_params(number, "", NumMedia="1", MediaContentType0=content_type,
-                          MediaUrl0="https://example.org/m")  # fmt: skip
+    media = twilio_params(
+        number, "", NumMedia="1", MediaContentType0=content_type, MediaUrl0="https://example.org/m"
+    )
     assert post_whatsapp(channel_assistant.url, media)[0].status_code == 200
     bodies = _wait_whatsapp(twilio_fake, number)
     assert expected in bodies[0]
@@ -224,13 +228,15 @@ def test_whatsapp_bad_requests_never_cause_a_server_error(
 
     url = f"{channel_assistant.url}/webhooks/whatsapp/webhook"
     empty_unsigned = requests.post(url, data=b"", timeout=10)
-    empty_signed = requests.post(url, data=b"", headers={"X-Twilio-Signature": post_sign({})},
-                                 timeout=10)  # fmt: skip
+    empty_signed = requests.post(
+        url, data=b"", headers={"X-Twilio-Signature": post_sign({})}, timeout=10
+    )
     garbage = requests.post(url, data=b"\xff\xfe%%%", timeout=10)
     # Authentic, a WhatsApp sender to our number, but no MessageSid: a bad request.
     no_sid = {"From": "whatsapp:+212600000099", "To": "whatsapp:+14155238886"}
-    no_sid_signed = requests.post(url, data=no_sid, headers={"X-Twilio-Signature":
-                                  post_sign(no_sid)}, timeout=10)  # fmt: skip
+    no_sid_signed = requests.post(
+        url, data=no_sid, headers={"X-Twilio-Signature": post_sign(no_sid)}, timeout=10
+    )
     assert empty_unsigned.status_code == 403
     # Authentic but not a WhatsApp message to us (no From): ignored, so Twilio never retries.
     assert empty_signed.status_code == 200
@@ -278,10 +284,12 @@ def test_telegram_missing_or_wrong_secret_is_refused(
 ) -> None:
     chat_id = 700001
     channel_assistant.telegram_pseudonym(chat_id)  # no privacy notice in these tests
-    missing, _ = post_telegram(channel_assistant.url, telegram_text_update(chat_id, "salut"),
-                               secret=None)  # fmt: skip
-    wrong, _ = post_telegram(channel_assistant.url, telegram_text_update(chat_id, "salut"),
-                             secret="guess")  # fmt: skip
+    missing, _ = post_telegram(
+        channel_assistant.url, telegram_text_update(chat_id, "salut"), secret=None
+    )
+    wrong, _ = post_telegram(
+        channel_assistant.url, telegram_text_update(chat_id, "salut"), secret="guess"
+    )
     assert (missing.status_code, wrong.status_code) == (403, 403)
     time.sleep(1.5)
     assert telegram_fake.sent(chat_id) == []
@@ -337,8 +345,9 @@ def test_telegram_voice_location_and_updates_without_message(
 ) -> None:
     chat_id = 700004
     channel_assistant.telegram_pseudonym(chat_id)  # no privacy notice in these tests
-    voice = telegram_update(chat_id, {"voice": {"file_id": "v1", "file_unique_id": "u1",
-                                                "duration": 3}})  # fmt: skip
+    voice = telegram_update(
+        chat_id, {"voice": {"file_id": "v1", "file_unique_id": "u1", "duration": 3}}
+    )
     assert post_telegram(channel_assistant.url, voice)[0].status_code == 200
     calls = _wait_telegram(telegram_fake, chat_id, count=2)
     assert "vocal" in calls[0].params["text"]
@@ -360,12 +369,17 @@ def test_telegram_voice_location_and_updates_without_message(
             "chat": {"id": chat_id, "type": "private"},
             "from": {"id": chat_id, "is_bot": False, "first_name": "T"},
             "date": int(time.time()),
-            "old_chat_member": {"user": {"id": 4242, "is_bot": True, "first_name": "F"},
-                                "status": "member"},
-            "new_chat_member": {"user": {"id": 4242, "is_bot": True, "first_name": "F"},
-                                "status": "kicked", "until_date": 0},
+            "old_chat_member": {
+                "user": {"id": 4242, "is_bot": True, "first_name": "F"},
+                "status": "member",
+            },
+            "new_chat_member": {
+                "user": {"id": 4242, "is_bot": True, "first_name": "F"},
+                "status": "kicked",
+                "until_date": 0,
+            },
         },
-    }  # fmt: skip
+    }
     group_message = telegram_update(chat_id, {"text": "hi"})["message"]
     group_message["chat"] = {"id": -5, "type": "group", "title": "g"}
     group = {"update_id": 990003, "message": group_message}

@@ -31,9 +31,21 @@ texts = st.text(max_size=300) | st.sampled_from(
     ["", "😀", "1", "/affirm", "a" * 5000, "\x00\ufeff"]
 )
 field_names = st.sampled_from(
-    ["Body", "From", "MessageSid", "NumMedia", "MediaContentType0", "MediaUrl0", "Latitude",
-     "Longitude", "ProfileName", "ButtonPayload", "MessageStatus", "Unknown"]
-)  # fmt: skip
+    [
+        "Body",
+        "From",
+        "MessageSid",
+        "NumMedia",
+        "MediaContentType0",
+        "MediaUrl0",
+        "Latitude",
+        "Longitude",
+        "ProfileName",
+        "ButtonPayload",
+        "MessageStatus",
+        "Unknown",
+    ]
+)
 
 
 @FUZZ
@@ -52,8 +64,12 @@ def test_whatsapp_signed_generated_forms(
 @FUZZ
 @given(body=st.binary(max_size=2000))
 def test_whatsapp_generated_raw_bodies(channel_assistant: ChannelAssistant, body: bytes) -> None:
-    resp = requests.post(f"{channel_assistant.url}{WHATSAPP_PATH}", data=body,
-                         headers={"X-Twilio-Signature": sign({})}, timeout=15)  # fmt: skip
+    resp = requests.post(
+        f"{channel_assistant.url}{WHATSAPP_PATH}",
+        data=body,
+        headers={"X-Twilio-Signature": sign({})},
+        timeout=15,
+    )
     assert resp.status_code in (200, 400, 403), resp.text
 
 
@@ -68,20 +84,28 @@ message_fields = st.fixed_dictionaries(
     {},
     optional={
         "text": texts,
-        "voice": st.fixed_dictionaries({"file_id": st.text(max_size=10),
-                                        "file_unique_id": st.text(max_size=10),
-                                        "duration": st.integers(0, 999)}),
-        "location": st.fixed_dictionaries({"latitude": st.floats(-90, 90),
-                                           "longitude": st.floats(-180, 180)}),
+        "voice": st.fixed_dictionaries(
+            {
+                "file_id": st.text(max_size=10),
+                "file_unique_id": st.text(max_size=10),
+                "duration": st.integers(0, 999),
+            }
+        ),
+        "location": st.fixed_dictionaries(
+            {"latitude": st.floats(-90, 90), "longitude": st.floats(-180, 180)}
+        ),
         "caption": texts,
         "weird": json_values,
     },
-)  # fmt: skip
+)
 
 
 @FUZZ
-@given(content=message_fields, chat_id=st.integers(1, 10**12), chat_type=st.sampled_from(
-    ["private", "group", "channel", "bogus"]))  # fmt: skip
+@given(
+    content=message_fields,
+    chat_id=st.integers(1, 10**12),
+    chat_type=st.sampled_from(["private", "group", "channel", "bogus"]),
+)
 def test_telegram_generated_messages(
     channel_assistant: ChannelAssistant, content: dict, chat_id: int, chat_type: str
 ) -> None:

@@ -20,15 +20,17 @@ async def _run(action: Any, entities: list[dict[str, Any]], **kwargs: Any) -> li
 
 
 async def test_voice_note_is_acknowledged_honestly() -> None:
-    responses = await _run(ActionMedia(), [{"entity": "media_type", "value": "voice"}],
-                           intent="share_media")  # fmt: skip
+    responses = await _run(
+        ActionMedia(), [{"entity": "media_type", "value": "voice"}], intent="share_media"
+    )
     assert responses == ["utter_voice_note"]  # the rule then offers a mediator
 
 
 async def test_image_document_sticker_get_the_media_answer() -> None:
     for kind in ("image", "document", "sticker", "video", "unsupported"):
-        responses = await _run(ActionMedia(), [{"entity": "media_type", "value": kind}],
-                               intent="share_media")  # fmt: skip
+        responses = await _run(
+            ActionMedia(), [{"entity": "media_type", "value": kind}], intent="share_media"
+        )
         assert responses == ["utter_media_received"]
 
 

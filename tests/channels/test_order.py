@@ -129,8 +129,9 @@ def test_the_production_profile_shares_the_order_in_redis() -> None:
 
 # --- the queues ------------------------------------------------------------------------------
 def _msg(who: str, seq: int | None, text: str = "") -> IncomingMessage:
-    return IncomingMessage("whatsapp", "+2126", who, text=text or str(seq), seq=seq,
-                           external_id=f"{who}-{seq}")  # fmt: skip
+    return IncomingMessage(
+        "whatsapp", "+2126", who, text=text or str(seq), seq=seq, external_id=f"{who}-{seq}"
+    )
 
 
 class Journal:
@@ -195,8 +196,9 @@ async def test_a_message_never_answered_holds_the_next_one_only_for_a_while(
 ) -> None:
     who = _who()
     journal = Journal()
-    queues = PersonQueues(journal.handle, journal.on_error, order=order, order_poll=0.01,
-                          order_wait=0.4)  # fmt: skip
+    queues = PersonQueues(
+        journal.handle, journal.on_error, order=order, order_poll=0.01, order_wait=0.4
+    )
     queues.submit(_msg(who, 1))
     assert await queues.join(timeout=5)
     started = time.monotonic()

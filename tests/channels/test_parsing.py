@@ -28,13 +28,20 @@ def test_twilio_text_uses_the_pseudonym_not_the_number() -> None:
 
 @pytest.mark.parametrize(
     ("content_type", "kind"),
-    [("audio/ogg", "voice"), ("image/jpeg", "image"), ("image/webp", "sticker"),
-     ("video/mp4", "video"), ("application/pdf", "document"), ("text/vcard", "unsupported")],
-)  # fmt: skip
+    [
+        ("audio/ogg", "voice"),
+        ("image/jpeg", "image"),
+        ("image/webp", "sticker"),
+        ("video/mp4", "video"),
+        ("application/pdf", "document"),
+        ("text/vcard", "unsupported"),
+    ],
+)
 def test_twilio_media_kinds(content_type: str, kind: str) -> None:
     assert media_kind(content_type) == kind
-    params = twilio_params("+2126", "", NumMedia="1", MediaContentType0=content_type,
-                           MediaUrl0="https://x/m")  # fmt: skip
+    params = twilio_params(
+        "+2126", "", NumMedia="1", MediaContentType0=content_type, MediaUrl0="https://x/m"
+    )
     message = parse_twilio(params, KEY)
     assert message is not None and message.kind == kind and message.media_url == "https://x/m"
 
@@ -72,14 +79,28 @@ def _update(data: dict) -> Update:
         ({"text": "bonjour"}, "text"),
         ({"voice": {"file_id": "v", "file_unique_id": "u", "duration": 2}}, "voice"),
         ({"photo": [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]}, "image"),
-        ({"document": {"file_id": "d", "file_unique_id": "u", "mime_type": "application/pdf"}},
-         "document"),
-        ({"sticker": {"file_id": "s", "file_unique_id": "u", "width": 1, "height": 1,
-                      "is_animated": False, "is_video": False, "type": "regular"}}, "sticker"),
+        (
+            {"document": {"file_id": "d", "file_unique_id": "u", "mime_type": "application/pdf"}},
+            "document",
+        ),
+        (
+            {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "u",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
+            },
+            "sticker",
+        ),
         ({"location": {"latitude": 34.68, "longitude": -1.9}}, "location"),
         ({"contact": {"phone_number": "+2126", "first_name": "A"}}, "unsupported"),
     ],
-)  # fmt: skip
+)
 def test_telegram_kinds(content: dict, kind: str) -> None:
     message = parse_update(_update(telegram_update(55, content)), KEY)
     assert message is not None and message.kind == kind

@@ -32,8 +32,9 @@ class TakeAll:
 
 
 def _msg(text: str, sid: str, **fields: object) -> IncomingMessage:
-    return IncomingMessage("whatsapp", "+212600000000", "wa-p", text=text, external_id=sid,
-                           **fields)  # type: ignore[arg-type]  # fmt: skip
+    return IncomingMessage(
+        "whatsapp", "+212600000000", "wa-p", text=text, external_id=sid, **fields
+    )  # type: ignore[arg-type]
 
 
 async def _settle(pipeline: Pipeline) -> None:

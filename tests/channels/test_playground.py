@@ -184,8 +184,11 @@ class Bot:
         assert self.playground is not None
         delivery = self.playground.delivery
         if message.text == "menu":
-            buttons = [Button("🏥 Santé", "/ask_health"), Button("💼 Travail", "/ask_work"),
-                       Button("x" * 70, "/" + "y" * 70)]  # fmt: skip
+            buttons = [
+                Button("🏥 Santé", "/ask_health"),
+                Button("💼 Travail", "/ask_work"),
+                Button("x" * 70, "/" + "y" * 70),
+            ]
             reply = OutgoingMessage(message.sender, "De quoi avez-vous besoin ?", buttons)
         elif message.text == "long":
             reply = OutgoingMessage(message.sender, "\n\n".join(["mot " * 200] * 6))
@@ -376,8 +379,9 @@ async def test_handoff_offered_taken_answered_and_closed_from_the_desk(
     sender = pg.hub.get(session).sender  # type: ignore[union-attr]
     # What the hand-off action does in the action server: open, then flush (there, without
     # the desk's sender, the row is left for the Rasa process; see the next test).
-    opened = runtime.handoff.open(TicketRequest(sender, "request_mediator", channel=CHANNEL,
-                                                language="fr", first_name="Awa"))  # fmt: skip
+    opened = runtime.handoff.open(
+        TicketRequest(sender, "request_mediator", channel=CHANNEL, language="fr", first_name="Awa")
+    )
     await runtime.flush()
     offer = (await _desk(pg))[-1]
     assert f"#{opened.ticket_id}" in offer["text"] and "Awa" in offer["text"]

@@ -86,10 +86,18 @@ rss = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()
 print("RESULT" + json.dumps({"parses": out, "peak_rss_mb": int(rss) // 1024}))
 """
 TEXTS = [
-    "salam", "bghit tbib f nador", "hello", "i need a doctor in nador", "gracias",
-    "necesito un médico en nador", "bonjour je cherche un médecin à nador", "merci",
-    "ana f oujda bghit nkhdem", "بغيت طبيب فالناظور", "qsdkjh zzkq wxcv",
-]  # fmt: skip
+    "salam",
+    "bghit tbib f nador",
+    "hello",
+    "i need a doctor in nador",
+    "gracias",
+    "necesito un médico en nador",
+    "bonjour je cherche un médecin à nador",
+    "merci",
+    "ana f oujda bghit nkhdem",
+    "بغيت طبيب فالناظور",
+    "qsdkjh zzkq wxcv",
+]
 
 
 @pytest.mark.e2e
@@ -106,8 +114,12 @@ def test_the_lighter_model_loading_predicts_exactly_as_rasa() -> None:
     def parse(mode: str) -> dict:
         done = subprocess.run(
             [sys.executable, "-c", PARSE_SCRIPT, str(MODEL), mode, json.dumps(TEXTS)],
-            cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
         line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))
         return json.loads(line[len("RESULT") :])
 

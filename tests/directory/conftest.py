@@ -46,8 +46,13 @@ def entry(
     if province:
         place += f"  province: {province}\n"
     text = VALID_ENTRY.format(
-        id=id, category=category, region=region, place=place, audience=audience,
-        confidence=confidence, verified=verified,
+        id=id,
+        category=category,
+        region=region,
+        place=place,
+        audience=audience,
+        confidence=confidence,
+        verified=verified,
     )
     return text + textwrap.indent(textwrap.dedent(extra), "  ") if extra else text
 

@@ -22,8 +22,10 @@ def test_validate_bad_file_exits_1_with_file_line_id_field(
 ):
     bad = small_directory / "bad.yml"
     bad.write_text(entry(id="bad-one").replace("phones:", "phone:"), encoding="utf-8")
-    assert main(["directory", "validate", str(bad), "--places",
-                 str(small_directory / "places.yml")]) == 1
+    assert (
+        main(["directory", "validate", str(bad), "--places", str(small_directory / "places.yml")])
+        == 1
+    )
     out = capsys.readouterr().out
     assert f"{bad}:11: bad-one: phone: unknown key (did you mean 'phones'?)" in out
     assert "1 error(s)" in out
@@ -47,8 +49,22 @@ def test_search_prints_the_answer(capsys: pytest.CaptureFixture[str]):
 
 
 def test_search_by_location_on_telegram(capsys: pytest.CaptureFixture[str]):
-    code = main(["directory", "search", "--category", "social", "--lat", "34.67", "--lon",
-                 "-1.87", "--lang", "en", "--channel", "telegram"])
+    code = main(
+        [
+            "directory",
+            "search",
+            "--category",
+            "social",
+            "--lat",
+            "34.67",
+            "--lon",
+            "-1.87",
+            "--lang",
+            "en",
+            "--channel",
+            "telegram",
+        ]
+    )
     assert code == 0
     assert "km)" in capsys.readouterr().out
 
@@ -65,7 +81,10 @@ def test_search_needs_both_coordinates(capsys: pytest.CaptureFixture[str]):
 def test_python_dash_m_bot_works():
     done = subprocess.run(
         [sys.executable, "-m", "bot", "directory", "validate"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr

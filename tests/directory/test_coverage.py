@@ -24,7 +24,8 @@ def test_every_capital_is_a_known_town_of_its_province():
 def test_scopes_town_province_nearby_region_none(small_directory: Path):
     (small_directory / "oriental.yml").write_text(
         entry(id="t-zaio", category="civil_status", city="zaio")
-        + "\n" + entry(id="t-oujda", category="civil_status", city="oujda"),
+        + "\n"
+        + entry(id="t-oujda", category="civil_status", city="oujda"),
         encoding="utf-8",
     )
     directory = load_directory(small_directory)
@@ -40,7 +41,8 @@ def test_scopes_town_province_nearby_region_none(small_directory: Path):
 def test_stale_and_unreachable_entries_are_listed(directory_copy: Path):
     (directory_copy / "oriental" / "zz_test.yml").write_text(
         entry(id="t-old", verified="2024-01-01")
-        + "\n" + entry(id="t-silent").replace('  phones: ["+212537545400"]\n', ""),
+        + "\n"
+        + entry(id="t-silent").replace('  phones: ["+212537545400"]\n', ""),
         encoding="utf-8",
     )
     coverage = build_coverage(load_directory(directory_copy), today=dt.date(2026, 12, 1))
@@ -78,7 +80,7 @@ def test_cli_all_towns_as_csv(capsys: pytest.CaptureFixture[str]):
     assert main(["directory", "coverage", "--all-towns", "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     towns = [r[0] for r in rows[1:]]
-    assert towns[:len(CAPITALS)] == list(CAPITALS.values())
+    assert towns[: len(CAPITALS)] == list(CAPITALS.values())
     assert {"zaio", "belfaa", "ain-beni-mathar"} <= set(towns)
 
 

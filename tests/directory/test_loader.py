@@ -138,25 +138,28 @@ def test_unquoted_phone_number_is_explained(small_directory: Path):
 
 def test_coordinates_outside_the_region(small_directory: Path):
     # Agadir's coordinates on an Oriental entry.
-    found = errors(problems_for(
-        small_directory, "geo.yml", entry(extra="geo: {lat: 30.42, lon: -9.58}\n")
-    ))
+    found = errors(
+        problems_for(small_directory, "geo.yml", entry(extra="geo: {lat: 30.42, lon: -9.58}\n"))
+    )
     assert [p.field for p in found] == ["geo"]
     assert "outside the oriental region" in found[0].message
 
 
 def test_swapped_coordinates_get_a_hint(small_directory: Path):
-    found = errors(problems_for(
-        small_directory, "geo.yml",
-        entry(region="national", city=None, extra="geo: {lat: -1.9, lon: 34.68}\n"),
-    ))
+    found = errors(
+        problems_for(
+            small_directory,
+            "geo.yml",
+            entry(region="national", city=None, extra="geo: {lat: -1.9, lon: 34.68}\n"),
+        )
+    )
     assert [p.field for p in found] == ["geo"]
     assert "outside" in found[0].message
 
 
 def test_required_languages(small_directory: Path):
-    text = entry().replace("    en: Description in English.\n", "").replace(
-        ", ar: خدمة تجريبية", ""
+    text = (
+        entry().replace("    en: Description in English.\n", "").replace(", ar: خدمة تجريبية", "")
     )
     found = errors(problems_for(small_directory, "lang.yml", text))
     assert {p.field for p in found} == {"name.ar", "description.en"}
@@ -192,7 +195,12 @@ def test_missing_required_fields(small_directory: Path):
     text = "- id: bare\n  name: {fr: Nom, ar: اسم}\n"
     found = errors(problems_for(small_directory, "bare.yml", text))
     assert {p.field for p in found} >= {
-        "description", "category", "region", "source", "confidence", "verified",
+        "description",
+        "category",
+        "region",
+        "source",
+        "confidence",
+        "verified",
     }
     assert all(p.entry_id == "bare" for p in found)
 
@@ -211,9 +219,9 @@ def test_bad_id_slug(small_directory: Path):
 def test_bad_hours_email_and_website(small_directory: Path):
     extra = (
         "hours:\n"
-        "  - {days: [mon, fri], open: \"18:00\", close: \"09:00\"}\n"
-        "  - {days: [monday], open: \"09:00\", close: \"12:00\"}\n"
-        "  - {days: [sat], open: 9, close: \"12:00\"}\n"
+        '  - {days: [mon, fri], open: "18:00", close: "09:00"}\n'
+        '  - {days: [monday], open: "09:00", close: "12:00"}\n'
+        '  - {days: [sat], open: 9, close: "12:00"}\n'
         "email: not-an-email\n"
         "website: www.example.org\n"
     )
@@ -225,8 +233,8 @@ def test_unknown_keys_inside_geo_and_hours(small_directory: Path):
     extra = (
         "geo: {lat: 35.17, lng: -2.93}\n"
         "hours:\n"
-        "  - {days: [mon], open: \"09:00\", close: \"12:00\"}\n"
-        "  - {days: [tue], opens: \"09:00\", close: \"12:00\"}\n"
+        '  - {days: [mon], open: "09:00", close: "12:00"}\n'
+        '  - {days: [tue], opens: "09:00", close: "12:00"}\n'
     )
     text = entry(extra=extra)
     found = errors(problems_for(small_directory, "nested.yml", text))

@@ -26,8 +26,16 @@ def test_public_names_and_intent_map():
     import bot.directory as d
 
     for name in (
-        "Entry", "Directory", "SearchResult", "DirectoryStore", "DirectoryError", "Problem",
-        "load_directory", "validate_paths", "load_places", "render",
+        "Entry",
+        "Directory",
+        "SearchResult",
+        "DirectoryStore",
+        "DirectoryError",
+        "Problem",
+        "load_directory",
+        "validate_paths",
+        "load_places",
+        "render",
     ):
         assert hasattr(d, name), name
     assert d.INTENT_CATEGORY == {

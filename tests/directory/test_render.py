@@ -34,17 +34,25 @@ def real():
 def make_entry(index: int, description_length: int) -> Entry:
     text = ("x" * description_length) or "x"
     return Entry(
-        id=f"long-{index}", name={"fr": f"Nom {index}", "ar": f"اسم {index}"},
-        description={"fr": text, "ar": text, "en": text}, category="health",
-        region="national", source=("https://example.org",), confidence="high", verified=TODAY,
+        id=f"long-{index}",
+        name={"fr": f"Nom {index}", "ar": f"اسم {index}"},
+        description={"fr": text, "ar": text, "en": text},
+        category="health",
+        region="national",
+        source=("https://example.org",),
+        confidence="high",
+        verified=TODAY,
         phones=("+212537545400",),
     )
 
 
 def result_of(entries: list[Entry], has_more: bool = False) -> SearchResult:
     return SearchResult(
-        entries=tuple(entries), scope="national", total=len(entries) + (5 if has_more else 0),
-        has_more=has_more, category="health",
+        entries=tuple(entries),
+        scope="national",
+        total=len(entries) + (5 if has_more else 0),
+        has_more=has_more,
+        category="health",
     )
 
 
@@ -81,10 +89,13 @@ def test_phones_are_tappable_e164_and_whatsapp_link(real):
 
 def test_spanish_and_darija_fall_back_as_documented():
     item = make_entry(1, 10)
-    item = Entry(**{**item.__dict__,
-                    "name": {"fr": "Nom fr", "ar": "اسم", "en": "Name en"},
-                    "description": {"fr": "Texte fr", "ar": "نص", "en": "Text en",
-                                    "es": "Texto es"}})
+    item = Entry(
+        **{
+            **item.__dict__,
+            "name": {"fr": "Nom fr", "ar": "اسم", "en": "Name en"},
+            "description": {"fr": "Texte fr", "ar": "نص", "en": "Text en", "es": "Texto es"},
+        }
+    )
     # es: own description, then French for the missing name.
     assert "*Nom fr*" in render_entry(item, "es") and "Texto es" in render_entry(item, "es")
     # ary-Latn: French (Latin letters, the words on the office's sign), never Arabic script first.

@@ -16,21 +16,39 @@ TODAY = dt.date(2026, 12, 2)  # the day the newest entries were verified
 @pytest.fixture
 def directory(small_directory: Path):
     """A small Souss-Massa directory where every fallback level has exactly known entries."""
-    text = "".join([
-        entry(id="h-agadir", region="souss-massa", city="agadir",
-              extra="geo: {lat: 30.4200, lon: -9.5900}\n"),
-        entry(id="h-agadir-women", region="souss-massa", city="agadir", audience="women"),
-        entry(id="h-inezgane", region="souss-massa", city="inezgane",
-              extra="geo: {lat: 30.3600, lon: -9.5400}\n"),
-        entry(id="h-iam-province", region="souss-massa", city=None,
-              province="inezgane-ait-melloul"),
-        entry(id="h-tiznit", region="souss-massa", city="tiznit", confidence="low"),
-        entry(id="h-tiznit-better", region="souss-massa", city="tiznit", confidence="medium"),
-        entry(id="h-national", region="national", city=None),
-        entry(id="h-oujda", region="oriental", city="oujda",
-              extra="geo: {lat: 34.6600, lon: -1.8700}\n"),
-        entry(id="e-national", category="emergency", region="national", city=None),
-    ])
+    text = "".join(
+        [
+            entry(
+                id="h-agadir",
+                region="souss-massa",
+                city="agadir",
+                extra="geo: {lat: 30.4200, lon: -9.5900}\n",
+            ),
+            entry(id="h-agadir-women", region="souss-massa", city="agadir", audience="women"),
+            entry(
+                id="h-inezgane",
+                region="souss-massa",
+                city="inezgane",
+                extra="geo: {lat: 30.3600, lon: -9.5400}\n",
+            ),
+            entry(
+                id="h-iam-province",
+                region="souss-massa",
+                city=None,
+                province="inezgane-ait-melloul",
+            ),
+            entry(id="h-tiznit", region="souss-massa", city="tiznit", confidence="low"),
+            entry(id="h-tiznit-better", region="souss-massa", city="tiznit", confidence="medium"),
+            entry(id="h-national", region="national", city=None),
+            entry(
+                id="h-oujda",
+                region="oriental",
+                city="oujda",
+                extra="geo: {lat: 34.6600, lon: -1.8700}\n",
+            ),
+            entry(id="e-national", category="emergency", region="national", city=None),
+        ]
+    )
     (small_directory / "entries.yml").write_text(text, encoding="utf-8")
     return load_directory(small_directory, today=TODAY)
 
@@ -44,8 +62,13 @@ def test_city_first_then_nearby_province_region_national(directory):
     assert result.scope == "city"
     # Region-wide fallbacks come nearest town first, entries without a town last.
     assert ids(result) == [
-        "h-agadir", "h-agadir-women", "h-inezgane",
-        "h-tiznit-better", "h-tiznit", "h-iam-province", "h-national",
+        "h-agadir",
+        "h-agadir-women",
+        "h-inezgane",
+        "h-tiznit-better",
+        "h-tiznit",
+        "h-iam-province",
+        "h-national",
     ]
     assert result.scopes == ("city", "city", "nearby", "region", "region", "region", "national")
     assert result.total == 7 and not result.has_more
@@ -135,8 +158,18 @@ def test_unknown_city_and_category(directory):
 def test_real_directory_answers_for_every_canonical_city_and_category():
     real = load_directory(REAL_DIRECTORY, today=TODAY)
     for city in real.places.cities:
-        for category in ("health", "civil_status", "schooling", "work", "residence", "emergency",
-                         "social", "legal_aid", "women", "orientation"):
+        for category in (
+            "health",
+            "civil_status",
+            "schooling",
+            "work",
+            "residence",
+            "emergency",
+            "social",
+            "legal_aid",
+            "women",
+            "orientation",
+        ):
             result = real.search(category, city=city)
             assert result.entries, (city, category)
 
@@ -149,19 +182,38 @@ def test_real_directory_nador_health_starts_in_nador():
 
 
 def test_reach_town_and_province_keep_where_to_ask_entries_at_home(small_directory: Path):
-    (small_directory / "entries.yml").write_text("".join([
-        entry(id="c-tiznit", category="civil_status", region="souss-massa", city="tiznit",
-              extra="reach: town\n"),
-        entry(id="c-inezgane", category="civil_status", region="souss-massa", city="inezgane",
-              extra="reach: province\n"),
-        entry(id="c-national", category="civil_status", region="national", city=None),
-    ]), encoding="utf-8")
+    (small_directory / "entries.yml").write_text(
+        "".join(
+            [
+                entry(
+                    id="c-tiznit",
+                    category="civil_status",
+                    region="souss-massa",
+                    city="tiznit",
+                    extra="reach: town\n",
+                ),
+                entry(
+                    id="c-inezgane",
+                    category="civil_status",
+                    region="souss-massa",
+                    city="inezgane",
+                    extra="reach: province\n",
+                ),
+                entry(id="c-national", category="civil_status", region="national", city=None),
+            ]
+        ),
+        encoding="utf-8",
+    )
     directory = load_directory(small_directory, today=TODAY)
     assert ids(directory.search("civil_status", city="tiznit", limit=9)) == [
-        "c-tiznit", "c-national"]
+        "c-tiznit",
+        "c-national",
+    ]
     # Aït Melloul is in Inezgane's province: a province-reach entry still shows there.
     assert ids(directory.search("civil_status", city="ait-melloul", limit=9)) == [
-        "c-inezgane", "c-national"]
+        "c-inezgane",
+        "c-national",
+    ]
     # Agadir is 10 km from Inezgane but in another province: neither local entry shows.
     assert ids(directory.search("civil_status", city="agadir", limit=9)) == ["c-national"]
 
@@ -170,7 +222,9 @@ def test_reach_town_needs_a_city(small_directory: Path):
     from bot.directory import validate_paths
 
     bad = small_directory / "bad.yml"
-    bad.write_text(entry(id="bad", region="souss-massa", city=None, province="tiznit",
-                         extra="reach: town\n"), encoding="utf-8")
+    bad.write_text(
+        entry(id="bad", region="souss-massa", city=None, province="tiznit", extra="reach: town\n"),
+        encoding="utf-8",
+    )
     problems = validate_paths([bad], places_path=small_directory / "places.yml", today=TODAY)
     assert any(p.field == "reach" and "needs a city" in p.message for p in problems)

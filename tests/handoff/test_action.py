@@ -14,8 +14,11 @@ from actions.handoff import ActionHandoff, handoff_reason, recent_messages
 from bot.handoff import tickets as store
 
 
-def _tracker(intents: list[tuple[str, str]], slots: dict[str, Any] | None = None,
-             entities: list[dict[str, Any]] | None = None) -> Tracker:  # fmt: skip
+def _tracker(
+    intents: list[tuple[str, str]],
+    slots: dict[str, Any] | None = None,
+    entities: list[dict[str, Any]] | None = None,
+) -> Tracker:
     events: list[dict[str, Any]] = []
     for text, intent in intents:
         events.append(
@@ -57,8 +60,9 @@ def test_recent_messages_keeps_the_last_ten() -> None:
 @pytest.fixture
 def patched(runtime, monkeypatch):  # noqa: ANN001, ANN201
     monkeypatch.setattr(action_module, "runtime", lambda: runtime)
-    monkeypatch.setattr(action_module, "_declined", lambda tracker: tracker.get_slot("consent")
-                        == "declined")  # fmt: skip
+    monkeypatch.setattr(
+        action_module, "_declined", lambda tracker: tracker.get_slot("consent") == "declined"
+    )
     monkeypatch.setattr(action_module, "_first_name", lambda sender: "Awa")
     monkeypatch.setattr(action_module, "_region", lambda city: "souss-massa" if city else None)
     return runtime
@@ -91,8 +95,10 @@ async def test_opens_a_ticket_with_context_and_notifies(patched, recorder, engin
 
 
 async def test_declined_person_keeps_only_the_reason(patched, engine) -> None:  # noqa: ANN001
-    tracker = _tracker([("je veux un mediateur", "request_mediator")],
-                       slots={"language": "en", "consent": "declined"})  # fmt: skip
+    tracker = _tracker(
+        [("je veux un mediateur", "request_mediator")],
+        slots={"language": "en", "consent": "declined"},
+    )
     await _run(tracker)
     with engine.connect() as conn:
         ticket = store.open_for_person(conn, "person-9")

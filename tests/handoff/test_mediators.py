@@ -47,8 +47,10 @@ mediators:
     assert any(p.startswith("m.yml:9: amina: phone: unknown field") for p in problems)
     assert "m.yml:10: amina: id: duplicate id" in problems
     assert any(p.startswith("m.yml:11: amina: name: required") for p in problems)
-    assert any(p.startswith("m.yml:13: amina: address: a WhatsApp number is international")
-               for p in problems)  # fmt: skip
+    assert any(
+        p.startswith("m.yml:13: amina: address: a WhatsApp number is international")
+        for p in problems
+    )
     assert any(p.startswith("m.yml:16: amina: hours: 'someday'") for p in problems)
 
 

@@ -39,14 +39,22 @@ def save_conversation(url_or_path: str, sender: str, texts: list[str], at: float
         url = make_url(url_or_path)
         options = dict(url.query)
         store = SQLTrackerStore(
-            domain, dialect="postgresql", host=url.host, port=url.port, db=url.database,
-            username=url.username, password=url.password,
+            domain,
+            dialect="postgresql",
+            host=url.host,
+            port=url.port,
+            db=url.database,
+            username=url.username,
+            password=url.password,
             query={"options": options["options"]} if "options" in options else None,
         )
     else:
         store = SQLTrackerStore(domain, dialect="sqlite", db=url_or_path)
-    events = [ActionExecuted("action_session_start", timestamp=at), SessionStarted(timestamp=at),
-              ActionExecuted("action_listen", timestamp=at)]
+    events = [
+        ActionExecuted("action_session_start", timestamp=at),
+        SessionStarted(timestamp=at),
+        ActionExecuted("action_listen", timestamp=at),
+    ]
     for i, text in enumerate(texts):
         events.append(UserUttered(text, {"name": "greet", "confidence": 1.0}, timestamp=at + i))
         events.append(BotUttered(f"reply to {text}", timestamp=at + i + 0.5))

@@ -15,8 +15,11 @@ from bot import analytics, privacy
 from bot.analytics import analytics_events
 from tests.privacy.conftest import KEY
 
-DOMAIN: dict[str, Any] = {"slots": {}, "forms": {},
-                          "session_config": {"carry_over_slots_to_new_session": True}}
+DOMAIN: dict[str, Any] = {
+    "slots": {},
+    "forms": {},
+    "session_config": {"carry_over_slots_to_new_session": True},
+}
 
 
 @pytest.fixture
@@ -27,8 +30,12 @@ def db(engine, monkeypatch):
     return engine
 
 
-def tracker(sender: str = "wa-p1", slots: dict | None = None, intent: str | None = "greet",
-            entities: list | None = None) -> Tracker:
+def tracker(
+    sender: str = "wa-p1",
+    slots: dict | None = None,
+    intent: str | None = "greet",
+    entities: list | None = None,
+) -> Tracker:
     latest = {"text": "x", "intent": {"name": intent}, "entities": entities or []}
     events = [{"event": "user", "text": "x", "parse_data": latest, "input_channel": "whatsapp"}]
     return Tracker(sender, dict(slots or {}), latest, events, False, None, None, "whatsapp")
@@ -98,8 +105,11 @@ async def test_delete_erases_and_confirms(db) -> None:
     assert responses == ["utter_data_deleted"]
     assert privacy.consent_of(db, "wa-p1") is None
     assert stored(db)[0]["person_key"] is None and stored(db)[0]["topic"] == "work"
-    assert slots_of(events) == {"consent": None, "privacy_notice_due": False,
-                                "requested_slot": None}
+    assert slots_of(events) == {
+        "consent": None,
+        "privacy_notice_due": False,
+        "requested_slot": None,
+    }
 
 
 async def test_delete_confirmation_still_reaches_the_person(db) -> None:
@@ -119,8 +129,9 @@ async def test_delete_confirmation_still_reaches_the_person(db) -> None:
             return "SM1"
 
     store = ChannelStore(db)
-    store.accept_inbound("whatsapp", "SM0", datetime.now(timezone.utc), "wa-p1",
-                         "+212612345678", "Zineb")
+    store.accept_inbound(
+        "whatsapp", "SM0", datetime.now(timezone.utc), "wa-p1", "+212612345678", "Zineb"
+    )
     _, responses, _ = await run(ap.ActionDeleteData(), tracker(intent="delete_data"))
     sender = Sender()
     delivered = await WhatsAppDelivery(sender, store).deliver(
@@ -136,8 +147,11 @@ async def test_delete_confirmation_still_reaches_the_person(db) -> None:
 async def test_sex_answer_goes_to_analytics_only(db, value) -> None:
     person = analytics.person_key("wa-p1", KEY)
     analytics.record(db, "question", person=person, topic="health")
-    t = tracker(slots={"consent": "accepted"}, intent="inform_sex",
-                entities=[{"entity": "sex", "value": value}])
+    t = tracker(
+        slots={"consent": "accepted"},
+        intent="inform_sex",
+        entities=[{"entity": "sex", "value": value}],
+    )
     events, responses, _ = await run(ap.ActionInformSex(), t)
     assert responses == ["utter_thanks_sex"] and events == []
     assert stored(db)[0]["sex"] == value
@@ -203,15 +217,20 @@ async def test_a_database_failure_never_blocks_the_answer(monkeypatch) -> None:
 # --- issue 15: one numbered menu per turn, the notice before a hand-off -------------------
 def _turn_with(bot_messages: list[dict]) -> Tracker:
     latest = {"text": "salut", "intent": {"name": "greet"}, "entities": []}
-    events = [{"event": "user", "text": "salut", "parse_data": latest},
-              *({"event": "bot", "text": m.get("text"), "data": m} for m in bot_messages)]
-    return Tracker("wa-p1", {"privacy_notice_due": True}, latest, events, False, None, None,
-                   "whatsapp")
+    events = [
+        {"event": "user", "text": "salut", "parse_data": latest},
+        *({"event": "bot", "text": m.get("text"), "data": m} for m in bot_messages),
+    ]
+    return Tracker(
+        "wa-p1", {"privacy_notice_due": True}, latest, events, False, None, None, "whatsapp"
+    )
 
 
 async def test_notice_waits_when_the_turn_already_had_a_menu(db) -> None:
-    menu = {"text": "De quoi avez-vous besoin ?", "buttons": [{"title": "Santé",
-                                                                "payload": "/ask_health"}]}
+    menu = {
+        "text": "De quoi avez-vous besoin ?",
+        "buttons": [{"title": "Santé", "payload": "/ask_health"}],
+    }
     events, responses, _ = await run(ap.ActionPrivacyNotice(), _turn_with([menu]))
     assert responses == []  # "1" must keep meaning Health
     assert slots_of(events) == {}  # still due: shown with the next answer without a menu

@@ -102,9 +102,9 @@ def test_notice_at_first_contact_in_the_person_language(assistant, lang) -> None
 
 def test_first_question_is_answered_then_the_notice(person: RestClient) -> None:
     replies = person.say("bonjour je cherche un medecin a oujda")
-    assert texts(replies)[0].startswith(prefix("utter_directory_results", "fr")) or texts(
-        replies
-    )[0].startswith(prefix("utter_directory_results_wider", "fr")), texts(replies)
+    assert texts(replies)[0].startswith(prefix("utter_directory_results", "fr")) or texts(replies)[
+        0
+    ].startswith(prefix("utter_directory_results_wider", "fr")), texts(replies)
     assert notice_in(replies, "fr") is not None
 
 
@@ -114,9 +114,9 @@ def test_declining_still_answers_and_keeps_nothing(assistant, person: RestClient
         prefix("utter_privacy_declined", "fr")
     )
     replies = person.say("je cherche un medecin a oujda")
-    assert texts(replies)[0].startswith(prefix("utter_directory_results", "fr")) or texts(
-        replies
-    )[0].startswith(prefix("utter_directory_results_wider", "fr")), texts(replies)
+    assert texts(replies)[0].startswith(prefix("utter_directory_results", "fr")) or texts(replies)[
+        0
+    ].startswith(prefix("utter_directory_results_wider", "fr")), texts(replies)
     engine = our_db(assistant)
     assert privacy.has_declined(engine, person.sender)
     key = analytics.person_key(person.sender, privacy.analytics_key(assistant.settings))
@@ -126,11 +126,15 @@ def test_declining_still_answers_and_keeps_nothing(assistant, person: RestClient
                 analytics.analytics_events.c.person_key == key
             )
         ).all()
-        questions = conn.execute(
-            select(analytics.analytics_events.c.topic).where(
-                analytics.analytics_events.c.kind == "question"
+        questions = (
+            conn.execute(
+                select(analytics.analytics_events.c.topic).where(
+                    analytics.analytics_events.c.kind == "question"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert linked == []  # nothing linkable to them...
     assert "health" in questions  # ...but the question is counted
     engine.dispose()
@@ -149,19 +153,26 @@ def test_accept_then_optional_sex_question(assistant, person: RestClient) -> Non
     assert privacy.consent_of(engine, person.sender) == "accepted"
     key = analytics.person_key(person.sender, privacy.analytics_key(assistant.settings))
     with engine.connect() as conn:
-        sexes = conn.execute(
-            select(analytics.analytics_events.c.sex).where(
-                analytics.analytics_events.c.person_key == key
+        sexes = (
+            conn.execute(
+                select(analytics.analytics_events.c.sex).where(
+                    analytics.analytics_events.c.person_key == key
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert sexes and set(sexes) == {"female"}
     engine.dispose()
 
 
 @pytest.mark.parametrize(
     ("lang", "greeting", "request_text"),
-    [("fr", "bonjour", DELETE_REQUESTS["fr"]), ("en", "hello there", DELETE_REQUESTS["en"]),
-     ("fr", "bonjour", "/delete")],
+    [
+        ("fr", "bonjour", DELETE_REQUESTS["fr"]),
+        ("en", "hello there", DELETE_REQUESTS["en"]),
+        ("fr", "bonjour", "/delete"),
+    ],
 )
 def test_delete_my_data_erases_the_conversation(assistant, lang, greeting, request_text) -> None:
     sender = f"delete-{lang}-{time.time_ns()}"
@@ -172,9 +183,7 @@ def test_delete_my_data_erases_the_conversation(assistant, lang, greeting, reque
     replies = person.say(request_text)
     assert texts(replies)[0].startswith(prefix("utter_data_deleted", lang)), texts(replies)
     # Rasa writes the turn after the action: the pending erasure runs again right after.
-    assert wait_until(lambda: count_events(assistant, sender) == 0), count_events(
-        assistant, sender
-    )
+    assert wait_until(lambda: count_events(assistant, sender) == 0), count_events(assistant, sender)
     assert privacy.consent_of(our_db(assistant), sender) is None
 
 

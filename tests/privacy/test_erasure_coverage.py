@@ -37,7 +37,11 @@ def _cli(tmp_path: Path, *args: str) -> str:
     }
     done = subprocess.run(
         [sys.executable, "-m", "bot", "privacy", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -48,25 +52,42 @@ def _person_with_a_handoff(engine, pseudonym: str, name: str, at: datetime) -> i
     ticket id (the queue listing a mediator asked for)."""
     with engine.begin() as conn:
         if conn.execute(select(contacts).where(contacts.c.pseudonym == pseudonym)).first() is None:
-            conn.execute(contacts.insert().values(
-                pseudonym=pseudonym, channel="whatsapp", address=ADDRESS, first_name=name,
-                created_at=at.replace(tzinfo=timezone.utc),
-                last_inbound_at=at.replace(tzinfo=timezone.utc),
-            ))  # fmt: skip
+            conn.execute(
+                contacts.insert().values(
+                    pseudonym=pseudonym,
+                    channel="whatsapp",
+                    address=ADDRESS,
+                    first_name=name,
+                    created_at=at.replace(tzinfo=timezone.utc),
+                    last_inbound_at=at.replace(tzinfo=timezone.utc),
+                )
+            )
         ticket, _ = store.open_ticket(
             conn, TicketRequest(pseudonym, "request_mediator", language="fr", first_name=name), at
         )
         store.take(conn, ticket.id, "amina", at)
-        store.add_message(conn, ticket.id, "person", at, text="j'ai perdu mon passeport",
-                          media_url="https://api.twilio.com/media/ME1", media_type="image/jpeg")
-        store.add_message(conn, ticket.id, "mediator", at, text="je vous appelle",
-                          mediator_id="amina")
+        store.add_message(
+            conn,
+            ticket.id,
+            "person",
+            at,
+            text="j'ai perdu mon passeport",
+            media_url="https://api.twilio.com/media/ME1",
+            media_type="image/jpeg",
+        )
+        store.add_message(
+            conn, ticket.id, "mediator", at, text="je vous appelle", mediator_id="amina"
+        )
         store.add_note(conn, ticket.id, "amina", "sans papiers depuis mars", at)
         store.enqueue(conn, "person", pseudonym, "je vous appelle", at, ticket_id=ticket.id)
-        store.enqueue(conn, "mediator", "amina", f"#{ticket.id} {name} — request_mediator, fr",
-                      at)
-        store.enqueue(conn, "mediator", "youssef",
-                      f"Amina vous a transmis la demande #{ticket.id} ({name}).", at)
+        store.enqueue(conn, "mediator", "amina", f"#{ticket.id} {name} — request_mediator, fr", at)
+        store.enqueue(
+            conn,
+            "mediator",
+            "youssef",
+            f"Amina vous a transmis la demande #{ticket.id} ({name}).",
+            at,
+        )
         store.close(conn, ticket.id, "amina", "resolved", at)
     return ticket.id
 
@@ -75,16 +96,19 @@ def _everything_of(engine, pseudonym: str, name: str) -> dict[str, int]:
     with engine.connect() as conn:
         ids = select(tickets.c.id).where(tickets.c.pseudonym == pseudonym)
         found = {
-            "contacts": conn.execute(select(func.count()).select_from(contacts)
-                                     .where(contacts.c.pseudonym == pseudonym)).scalar(),
+            "contacts": conn.execute(
+                select(func.count()).select_from(contacts).where(contacts.c.pseudonym == pseudonym)
+            ).scalar(),
             "tickets": conn.execute(select(func.count()).select_from(ids.subquery())).scalar(),
             "messages": conn.execute(select(func.count()).select_from(ticket_messages)).scalar(),
             "notes": conn.execute(select(func.count()).select_from(ticket_notes)).scalar(),
-            "outbox naming": conn.execute(select(func.count()).select_from(outbox)
-                                          .where(outbox.c.text.contains(name))).scalar(),
-            "outbox of the person": conn.execute(select(func.count()).select_from(outbox)
-                                                 .where(outbox.c.target == pseudonym)).scalar(),
-        }  # fmt: skip
+            "outbox naming": conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.text.contains(name))
+            ).scalar(),
+            "outbox of the person": conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.target == pseudonym)
+            ).scalar(),
+        }
     return {k: int(v or 0) for k, v in found.items() if v}
 
 
@@ -106,14 +130,25 @@ def test_cli_purge_removes_old_handoff_texts_media_and_inactive_contacts(tmp_pat
     _person_with_a_handoff(engine, "wa-old", "Khadija", OLD)
     recent = datetime.utcnow() - timedelta(days=1)
     with engine.begin() as conn:
-        conn.execute(contacts.insert().values(
-            pseudonym="wa-recent", channel="whatsapp", address="+212600000002",
-            created_at=recent.replace(tzinfo=timezone.utc),
-            last_inbound_at=recent.replace(tzinfo=timezone.utc),
-        ))  # fmt: skip
+        conn.execute(
+            contacts.insert().values(
+                pseudonym="wa-recent",
+                channel="whatsapp",
+                address="+212600000002",
+                created_at=recent.replace(tzinfo=timezone.utc),
+                last_inbound_at=recent.replace(tzinfo=timezone.utc),
+            )
+        )
         ticket, _ = store.open_ticket(conn, TicketRequest("wa-recent", "voice_note"), recent)
-        store.add_message(conn, ticket.id, "person", OLD, kind="voice",
-                          media_url="https://api.twilio.com/media/ME2", media_type="audio/ogg")
+        store.add_message(
+            conn,
+            ticket.id,
+            "person",
+            OLD,
+            kind="voice",
+            media_url="https://api.twilio.com/media/ME2",
+            media_type="audio/ogg",
+        )
 
     _cli(tmp_path, "purge")
 
@@ -123,8 +158,12 @@ def test_cli_purge_removes_old_handoff_texts_media_and_inactive_contacts(tmp_pat
         assert conn.execute(select(func.count()).select_from(ticket_notes)).scalar() == 0
         media = conn.execute(select(ticket_messages.c.media_url)).scalars().all()
         assert media == [None]  # the open ticket's old voice note: text kept, link gone
-        assert conn.execute(text("SELECT COUNT(*) FROM handoff_outbox WHERE text LIKE"
-                                 " '%Khadija%'")).scalar() == 0
+        assert (
+            conn.execute(
+                text("SELECT COUNT(*) FROM handoff_outbox WHERE text LIKE '%Khadija%'")
+            ).scalar()
+            == 0
+        )
 
 
 def test_delete_in_the_chat_clears_first_names_in_mediator_listings(tmp_path: Path) -> None:
@@ -133,21 +172,30 @@ def test_delete_in_the_chat_clears_first_names_in_mediator_listings(tmp_path: Pa
     mine = _person_with_a_handoff(engine, "wa-sara", "Sara", datetime.utcnow())
     other = _person_with_a_handoff(engine, "wa-other", "Sara", datetime.utcnow())
     with engine.begin() as conn:
-        store.enqueue(conn, "mediator", "amina", f"#{mine} Sara — fr\n#{other} Sara — fr",
-                      datetime.utcnow())
+        store.enqueue(
+            conn, "mediator", "amina", f"#{mine} Sara — fr\n#{other} Sara — fr", datetime.utcnow()
+        )
 
     privacy.erase_person(engine, None, "wa-sara", "k" * 32, keep_contact=True)
 
     with engine.connect() as conn:
-        listing = conn.execute(select(outbox.c.text).where(outbox.c.text.contains(f"#{mine} ")
-                                                           )).scalars().all()
-        assert listing and all("Sara" not in line for t in listing for line in t.split("\n")
-                               if f"#{mine} " in line)
+        listing = (
+            conn.execute(select(outbox.c.text).where(outbox.c.text.contains(f"#{mine} ")))
+            .scalars()
+            .all()
+        )
+        assert listing and all(
+            "Sara" not in line for t in listing for line in t.split("\n") if f"#{mine} " in line
+        )
         # Another person called Sara keeps her name in the same listing.
         assert any(f"#{other} Sara" in t for t in listing)
         # The address stays until the confirmation is sent (completed a few seconds later).
-        assert conn.execute(select(func.count()).select_from(contacts)
-                            .where(contacts.c.pseudonym == "wa-sara")).scalar() == 1
+        assert (
+            conn.execute(
+                select(func.count()).select_from(contacts).where(contacts.c.pseudonym == "wa-sara")
+            ).scalar()
+            == 1
+        )
     privacy.complete_erasures(engine, None, final=True)
     assert _everything_of(engine, "wa-sara", "Sara").get("contacts") is None
 
@@ -202,7 +250,8 @@ async def test_delete_during_a_handoff_reaches_the_assistant(tmp_path: Path) -> 
 
     pipeline = Pipeline("whatsapp", ChannelStore(engine), Nowhere(), dispatch, [Handoff()])
     for sid, words in (("SM1", "vous êtes là ?"), ("SM2", "supprimer")):
-        await pipeline.accept(IncomingMessage("whatsapp", ADDRESS, "wa-p", text=words,
-                                              external_id=sid))  # fmt: skip
+        await pipeline.accept(
+            IncomingMessage("whatsapp", ADDRESS, "wa-p", text=words, external_id=sid)
+        )
     assert await pipeline.queues.join(timeout=5)
     assert (taken, seen) == (["vous êtes là ?"], ["supprimer"])

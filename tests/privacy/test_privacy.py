@@ -26,8 +26,12 @@ def count_events(tracker, sender: str | None = None) -> int:
 # --- durations --------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("90d", timedelta(days=90)), ("12h", timedelta(hours=12)), ("2w", timedelta(weeks=2)),
-     (" 7D ", timedelta(days=7))],
+    [
+        ("90d", timedelta(days=90)),
+        ("12h", timedelta(hours=12)),
+        ("2w", timedelta(weeks=2)),
+        (" 7D ", timedelta(days=7)),
+    ],
 )
 def test_durations(raw, expected) -> None:
     assert privacy.parse_duration(raw) == expected
@@ -55,8 +59,13 @@ def test_consent_is_recorded_changed_and_read(engine) -> None:
 def tickets(engine):
     """A stand-in for the hand-off tables, cleaned through the erasers registry."""
     md = MetaData()
-    table = Table("fake_ticket_messages", md, Column("person", String(64)),
-                  Column("text", String(200)), Column("at", DateTime))
+    table = Table(
+        "fake_ticket_messages",
+        md,
+        Column("person", String(64)),
+        Column("text", String(200)),
+        Column("at", DateTime),
+    )
     md.create_all(engine)
 
     def erase(conn, person, before) -> int:
@@ -73,24 +82,43 @@ def tickets(engine):
 def test_erase_person_everywhere(engine, tmp_path: Path, tickets) -> None:
     tickets, erasers = tickets
     tracker_path = tmp_path / "tracker.db"
-    save_conversation(str(tracker_path), "wa-alice", ["bonjour", "mon numero +212612345678"],
-                      at=datetime.now(timezone.utc).timestamp() - 60)
+    save_conversation(
+        str(tracker_path),
+        "wa-alice",
+        ["bonjour", "mon numero +212612345678"],
+        at=datetime.now(timezone.utc).timestamp() - 60,
+    )
     save_conversation(str(tracker_path), "wa-bob", ["hello"], at=datetime.now().timestamp())
     tracker = make_engine(f"sqlite:///{tracker_path}")
     with engine.begin() as conn:
         if not inspect(conn).has_table("contacts"):  # before the channels' revision
-            conn.execute(text("CREATE TABLE contacts (pseudonym VARCHAR(64), channel"
-                              " VARCHAR(16), address VARCHAR(64), created_at TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "CREATE TABLE contacts (pseudonym VARCHAR(64), channel"
+                    " VARCHAR(16), address VARCHAR(64), created_at TIMESTAMP)"
+                )
+            )
         conn.execute(
-            text("INSERT INTO contacts (pseudonym, channel, address, created_at)"
-                 " VALUES (:p, 'whatsapp', :a, :t)"),
-            [{"p": "wa-alice", "a": "+212612345678", "t": datetime.now(timezone.utc)},
-             {"p": "wa-bob", "a": "+212600000001", "t": datetime.now(timezone.utc)}],
+            text(
+                "INSERT INTO contacts (pseudonym, channel, address, created_at)"
+                " VALUES (:p, 'whatsapp', :a, :t)"
+            ),
+            [
+                {"p": "wa-alice", "a": "+212612345678", "t": datetime.now(timezone.utc)},
+                {"p": "wa-bob", "a": "+212600000001", "t": datetime.now(timezone.utc)},
+            ],
         )
-        conn.execute(tickets.insert(), [
-            {"person": "wa-alice", "text": "j'ai perdu mes papiers", "at": datetime(2026, 1, 1)},
-            {"person": "wa-bob", "text": "hello", "at": datetime(2026, 1, 1)},
-        ])
+        conn.execute(
+            tickets.insert(),
+            [
+                {
+                    "person": "wa-alice",
+                    "text": "j'ai perdu mes papiers",
+                    "at": datetime(2026, 1, 1),
+                },
+                {"person": "wa-bob", "text": "hello", "at": datetime(2026, 1, 1)},
+            ],
+        )
     privacy.record_consent(engine, "wa-alice", privacy.ACCEPTED)
     alice = analytics.person_key("wa-alice", KEY)
     analytics.record(engine, "question", person=alice, topic="residence")
@@ -146,21 +174,30 @@ def test_what_the_person_says_after_the_erasure_is_theirs(engine, tmp_path: Path
     save_conversation(str(tracker_path), "wa-dan", ["je refuse"], at=turn)
     privacy.forget_declined(engine, tracker, "wa-dan", KEY)
     save_conversation(str(tracker_path), "wa-dan", ["je refuse"], at=turn)  # end of turn
-    save_conversation(str(tracker_path), "wa-dan-next", ["je suis a oujda"],
-                      at=datetime.now(timezone.utc).timestamp() + 1)
+    save_conversation(
+        str(tracker_path),
+        "wa-dan-next",
+        ["je suis a oujda"],
+        at=datetime.now(timezone.utc).timestamp() + 1,
+    )
     with tracker.begin() as conn:  # the next message, in the same conversation
-        conn.execute(text("UPDATE events SET sender_id = 'wa-dan' "
-                          "WHERE sender_id = 'wa-dan-next'"))
+        conn.execute(text("UPDATE events SET sender_id = 'wa-dan' WHERE sender_id = 'wa-dan-next'"))
     next_turn = count_events(tracker, "wa-dan-next") + count_events(tracker, "wa-dan")
     privacy.complete_erasures(engine, tracker, now=privacy.utcnow() + timedelta(seconds=3))
     assert 0 < count_events(tracker, "wa-dan") < next_turn  # the refusal's turn went
     with tracker.connect() as conn:
-        texts = conn.execute(text("SELECT data FROM events WHERE sender_id = 'wa-dan' "
-                                  "AND type_name = 'user'")).scalars().all()
+        texts = (
+            conn.execute(
+                text("SELECT data FROM events WHERE sender_id = 'wa-dan' AND type_name = 'user'")
+            )
+            .scalars()
+            .all()
+        )
     assert [("oujda" in t) for t in texts] == [True]
     with engine.connect() as conn:  # the person wrote again: the request is done
-        assert conn.execute(select(func.count()).select_from(privacy.erasure_requests)
-                            ).scalar() == 0
+        assert (
+            conn.execute(select(func.count()).select_from(privacy.erasure_requests)).scalar() == 0
+        )
 
 
 def test_contacts_table_absent_is_fine(engine) -> None:
@@ -175,8 +212,9 @@ def test_an_eraser_failing_aborts_the_whole_erasure(engine) -> None:
         raise RuntimeError("tickets table locked")
 
     with pytest.raises(RuntimeError):
-        privacy.erase_person(engine, None, "wa-x", KEY,
-                             erasers={**privacy.erasers(), "broken": broken})
+        privacy.erase_person(
+            engine, None, "wa-x", KEY, erasers={**privacy.erasers(), "broken": broken}
+        )
     assert privacy.consent_of(engine, "wa-x") == privacy.ACCEPTED  # nothing half-done
 
 
@@ -191,10 +229,20 @@ def _purge_scenario(engine, tracker_url_or_path: str, tracker) -> None:
     privacy.record_consent(engine, "wa-declined", privacy.DECLINED)
     privacy.record_consent(engine, "wa-declined-now", privacy.DECLINED)
     old_person = analytics.person_key("wa-old", KEY)
-    analytics.record(engine, "question", person=old_person, topic="health",
-                     at=datetime.utcnow() - timedelta(days=100))
-    analytics.record(engine, "question", person=analytics.person_key("wa-new", KEY),
-                     topic="work", at=datetime.utcnow() - timedelta(days=2))
+    analytics.record(
+        engine,
+        "question",
+        person=old_person,
+        topic="health",
+        at=datetime.utcnow() - timedelta(days=100),
+    )
+    analytics.record(
+        engine,
+        "question",
+        person=analytics.person_key("wa-new", KEY),
+        topic="work",
+        at=datetime.utcnow() - timedelta(days=2),
+    )
 
     before = count_events(tracker)
     dry = privacy.purge(engine, tracker, timedelta(days=90), dry_run=True)
@@ -208,8 +256,11 @@ def _purge_scenario(engine, tracker_url_or_path: str, tracker) -> None:
     assert count_events(tracker, "wa-declined-now") > 0
     assert outcome.rows["tracker events"] == dry.rows["tracker events"]
     with engine.connect() as conn:
-        links = dict(conn.execute(select(analytics.analytics_events.c.topic,
-                                         analytics.analytics_events.c.person_key)).all())
+        links = dict(
+            conn.execute(
+                select(analytics.analytics_events.c.topic, analytics.analytics_events.c.person_key)
+            ).all()
+        )
     # Counts stay; only the old link is gone.
     assert links["health"] is None and links["work"] is not None
 
@@ -308,17 +359,22 @@ def test_a_turn_written_while_the_erasure_runs_is_kept(engine, tmp_path: Path, m
     turn = datetime.now(timezone.utc).timestamp() - 2
     save_conversation(str(tracker_path), "wa-eve", ["la"], at=turn)
     privacy.forget_declined(engine, tracker, "wa-eve", KEY)
-    save_conversation(str(tracker_path), "wa-eve-next", ["zid"],
-                      at=datetime.now(timezone.utc).timestamp() + 1)
+    save_conversation(
+        str(tracker_path), "wa-eve-next", ["zid"], at=datetime.now(timezone.utc).timestamp() + 1
+    )
     with tracker.begin() as conn:
-        conn.execute(text("UPDATE events SET sender_id = 'wa-eve' "
-                          "WHERE sender_id = 'wa-eve-next'"))
+        conn.execute(text("UPDATE events SET sender_id = 'wa-eve' WHERE sender_id = 'wa-eve-next'"))
     kept = count_events(tracker, "wa-eve")
     # The lookup ran before Rasa wrote the turn: it saw no next message.
     monkeypatch.setattr(privacy, "_next_message_at", lambda *args: datetime.max)
     privacy.complete_erasures(engine, tracker, now=privacy.utcnow() + timedelta(seconds=3))
     assert count_events(tracker, "wa-eve") == kept > 0
     with tracker.connect() as conn:
-        texts = conn.execute(text("SELECT data FROM events WHERE sender_id = 'wa-eve' "
-                                  "AND type_name = 'user'")).scalars().all()
+        texts = (
+            conn.execute(
+                text("SELECT data FROM events WHERE sender_id = 'wa-eve' AND type_name = 'user'")
+            )
+            .scalars()
+            .all()
+        )
     assert [("zid" in t) for t in texts] == [True]

@@ -48,34 +48,74 @@ def generate_month(engine, seed: int = 7) -> dict:
             person_no += 1
             key = analytics.person_key(f"wa-person-{person_no}", KEY)
             sex = ["female", "male", None][person_no % 3]
-            common = {"person": key, "language": LANGS[person_no % 5],
-                      "region": REGIONS[person_no % 2], "channel": "whatsapp"}
+            common = {
+                "person": key,
+                "language": LANGS[person_no % 5],
+                "region": REGIONS[person_no % 2],
+                "channel": "whatsapp",
+            }
             rows.append(("conversation_started", {"person": key, "channel": "whatsapp"}))
             for _ in range(each):
-                rows.append(("question", {**common, "topic": topic, "intent": f"ask_{topic}",
-                                          "city": "oujda" if person_no % 2 else "agadir"}))
+                rows.append(
+                    (
+                        "question",
+                        {
+                            **common,
+                            "topic": topic,
+                            "intent": f"ask_{topic}",
+                            "city": "oujda" if person_no % 2 else "agadir",
+                        },
+                    )
+                )
             if sex:
                 rows.append(("sex", {"person": key, "sex": sex}))
     # Unmet needs: 9 people without a health service in Figuig, 2 without work in Tata.
     for i in range(9):
-        rows.append(("unmet_need", {"person": analytics.person_key(f"u{i}", KEY),
-                                    "topic": "health", "unmet_category": "health",
-                                    "city": "figuig", "region": "oriental"}))
+        rows.append(
+            (
+                "unmet_need",
+                {
+                    "person": analytics.person_key(f"u{i}", KEY),
+                    "topic": "health",
+                    "unmet_category": "health",
+                    "city": "figuig",
+                    "region": "oriental",
+                },
+            )
+        )
     for i in range(2):
-        rows.append(("unmet_need", {"person": analytics.person_key(f"v{i}", KEY),
-                                    "topic": "work", "unmet_category": "work", "city": "tata"}))
+        rows.append(
+            (
+                "unmet_need",
+                {
+                    "person": analytics.person_key(f"v{i}", KEY),
+                    "topic": "work",
+                    "unmet_category": "work",
+                    "city": "tata",
+                },
+            )
+        )
     # Hand-offs: 20 people, waiting 1..20 minutes.
     for i in range(20):
         key = analytics.person_key(f"h{i}", KEY)
         rows.append(("handoff_opened", {"person": key}))
-        rows.append(("handoff_closed", {"person": key, "wait_seconds": 60 * (i + 1),
-                                        "outcome": "resolved" if i < 17 else "no_answer"}))
+        rows.append(
+            (
+                "handoff_closed",
+                {
+                    "person": key,
+                    "wait_seconds": 60 * (i + 1),
+                    "outcome": "resolved" if i < 17 else "no_answer",
+                },
+            )
+        )
         expected["waits"].append(60 * (i + 1))
     # Ratings: 10 fives, 6 fours, 2 ones.
     for value, count in ((5, 10), (4, 6), (1, 2)):
         for i in range(count):
-            rows.append(("rating", {"person": analytics.person_key(f"r{value}{i}", KEY),
-                                    "rating": value}))
+            rows.append(
+                ("rating", {"person": analytics.person_key(f"r{value}{i}", KEY), "rating": value})
+            )
         expected["ratings"][str(value)] = count
     # Outside the period: must not count.
     rows.append(("question", {"topic": "health", "at": datetime(2026, 11, 1, 0, 30)}))
@@ -139,7 +179,10 @@ def test_sex_is_reported_only_as_people_chose_to_answer(month) -> None:
     engine, _ = month
     cells = parse(report.generate(engine, START, END, "csv"))
     assert {label for (section, label) in cells if section == "sex"} == {
-        "female", "male", "not answered", "total"
+        "female",
+        "male",
+        "not answered",
+        "total",
     }
     shown = [int(cells[("sex", s)][1]) for s in ("female", "male", "not answered")]
     assert sum(shown) == 87
@@ -185,12 +228,29 @@ def test_month_report_timing(engine) -> None:
 def test_cli_writes_csv_and_html(month, tmp_path: Path, capsys) -> None:
     engine, _ = month
     url = str(engine.url)
-    assert main(["report", "--from", "2026-10-01", "--to", "2026-10-31",
-                 "--database-url", url]) == 0
+    assert (
+        main(["report", "--from", "2026-10-01", "--to", "2026-10-31", "--database-url", url]) == 0
+    )
     assert parse(capsys.readouterr().out)[("topic", "health")] == ("80", "40")
     out = tmp_path / "r.html"
-    assert main(["report", "--from", "2026-10-01", "--to", "2026-10-31", "--format", "html",
-                 "--database-url", url, "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--from",
+                "2026-10-01",
+                "--to",
+                "2026-10-31",
+                "--format",
+                "html",
+                "--database-url",
+                url,
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "data:image/png;base64," in out.read_text(encoding="utf-8")
 
 
@@ -212,8 +272,9 @@ def test_cli_rejects_bad_arguments(argv, message, capsys) -> None:
 
 def test_cli_rejects_a_reversed_period(tmp_path: Path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
-    assert main(["report", "--from", "2026-10-31", "--to", "2026-10-01",
-                 "--database-url", url]) == 2
+    assert (
+        main(["report", "--from", "2026-10-31", "--to", "2026-10-01", "--database-url", url]) == 2
+    )
     assert "is after --to" in capsys.readouterr().err
     with pytest.raises(ValueError, match="after"):
         report.generate(make_engine(url), date(2026, 10, 31), date(2026, 10, 1), "csv")

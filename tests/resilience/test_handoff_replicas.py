@@ -37,8 +37,13 @@ from tests.handoff.test_e2e_handoff import (
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
 
-def _settings(var_dir: Path, fakes: tuple[TwilioFake, TwoBotsTelegramFake], mediators: Path,
-              database_url: str, redis_url: str) -> Settings:  # fmt: skip
+def _settings(
+    var_dir: Path,
+    fakes: tuple[TwilioFake, TwoBotsTelegramFake],
+    mediators: Path,
+    database_url: str,
+    redis_url: str,
+) -> Settings:
     twilio, telegram = fakes
     settings = base_settings(
         var_dir,
@@ -73,8 +78,7 @@ def replicas(
         for name in ("a", "b"):
             var_dir = tmp_path / name
             var_dir.mkdir()
-            settings = _settings(var_dir, (twilio, telegram), mediators, pg_database_url,
-                                 redis_url)  # fmt: skip
+            settings = _settings(var_dir, (twilio, telegram), mediators, pg_database_url, redis_url)
             log_path = var_dir / "servers.log"
             started.append(
                 Running(_start(settings, log_path), settings, log_path, telegram, twilio)

@@ -19,8 +19,9 @@ async def test_only_directory_answers_follow_with_a_first_line_in_the_persons_la
     collect = Collect()
     output = AfterDangerOutput(DeliveryOutput(collect), "es")
     menu = [{"title": "Salud", "payload": "/ask_health"}]
-    await output.send_response("p", {"text": "¿Qué necesita?", "utter_action": "utter_greet",
-                                     "buttons": menu})  # fmt: skip
+    await output.send_response(
+        "p", {"text": "¿Qué necesita?", "utter_action": "utter_greet", "buttons": menu}
+    )
     await output.send_response("p", {"text": "No he entendido.", "utter_action": "utter_default"})
     await output.send_response("p", {"text": "19, 15", "utter_action": "utter_emergency"})
     await output.send_response(
@@ -70,11 +71,16 @@ async def test_the_privacy_notice_waits_for_the_turn_after_a_danger() -> None:
 
     from actions import privacy as ap
 
-    latest = {"text": "x", "intent": {"name": "ask_work"}, "entities": [],
-              "metadata": {"kind": "text", "danger": "violence"}}  # fmt: skip
+    latest = {
+        "text": "x",
+        "intent": {"name": "ask_work"},
+        "entities": [],
+        "metadata": {"kind": "text", "danger": "violence"},
+    }
     events = [{"event": "user", "text": "x", "parse_data": latest, "input_channel": "whatsapp"}]
-    tracker = Tracker("wa-p1", {"privacy_notice_due": True}, latest, events, False, None, None,
-                      "whatsapp")  # fmt: skip
+    tracker = Tracker(
+        "wa-p1", {"privacy_notice_due": True}, latest, events, False, None, None, "whatsapp"
+    )
     dispatcher = CollectingDispatcher()
     result = await ap.ActionPrivacyNotice().run(dispatcher, tracker, {})
     assert dispatcher.messages == []

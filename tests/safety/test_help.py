@@ -50,7 +50,8 @@ def test_every_kind_and_text_exists_in_the_five_languages() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_imminent_help_names_numbers_says_who_was_alerted_and_offers_to_decline(
-    directory, lang: str  # noqa: ANN001
+    directory,
+    lang: str,  # noqa: ANN001
 ) -> None:
     danger = Danger("medical", "imminent", lang)
     help_ = safety_help.compose(danger, lang, directory, alerted=True)
@@ -80,16 +81,20 @@ def test_urgent_help_offers_a_person_with_one_tap_and_the_payload_fits_telegram(
     for kind in KINDS:
         for lang in LANGS:
             help_ = safety_help.compose(Danger(kind, "urgent"), lang, directory, alerted=False)
-            (title, payload), = help_.buttons
+            ((title, payload),) = help_.buttons
             assert len(payload.encode()) <= 64
             assert safety_help.parse_ask_mediator(payload) == (kind, lang)
 
 
 def test_outside_hours_the_help_says_when_a_person_answers(directory) -> None:  # noqa: ANN001
     help_ = safety_help.compose(
-        Danger("violence", "urgent"), "es", directory, alerted=False, on_duty=False,
+        Danger("violence", "urgent"),
+        "es",
+        directory,
+        alerted=False,
+        on_duty=False,
         opens_at="09:00",
-    )  # fmt: skip
+    )
     assert "09:00" in help_.text
     assert "8350" in help_.text
 

@@ -26,11 +26,13 @@ def _interceptor(runtime) -> SafetyInterceptor:  # noqa: ANN001
 
 
 async def test_risk_to_life_on_first_contact_alerts_a_mediator_and_says_so(
-    runtime, recorder, engine  # noqa: ANN001
+    runtime,
+    recorder,
+    engine,  # noqa: ANN001
 ) -> None:
     message = _message("je veux mourir, j'ai la corde")
     assert await _interceptor(runtime).intercept(message) is True
-    (pseudonym, text, buttons), = recorder.people
+    ((pseudonym, text, buttons),) = recorder.people
     assert pseudonym == "p-1"
     assert "141" in text and safety_help.text("alerted", "fr") in text
     assert [b.payload for b in buttons] == [safety_help.DECLINE]
@@ -45,12 +47,14 @@ async def test_risk_to_life_on_first_contact_alerts_a_mediator_and_says_so(
 
 
 async def test_urgent_danger_inside_a_request_offers_a_person_and_goes_on_to_rasa(
-    runtime, recorder, engine  # noqa: ANN001
+    runtime,
+    recorder,
+    engine,  # noqa: ANN001
 ) -> None:
     message = _message("je cherche du travail à Agadir, mon patron m'a frappé hier")
     assert await _interceptor(runtime).intercept(message) is False
     assert message.danger == "violence"
-    (_p, text, buttons), = recorder.people
+    ((_p, text, buttons),) = recorder.people
     assert "19" in text
     assert safety_help.parse_ask_mediator(buttons[0].payload) == ("violence", "fr")
     with engine.connect() as conn:
@@ -58,10 +62,16 @@ async def test_urgent_danger_inside_a_request_offers_a_person_and_goes_on_to_ras
 
 
 async def test_during_a_queued_hand_off_the_ticket_becomes_urgent_and_the_message_relayed(
-    runtime, recorder, engine, clock  # noqa: ANN001
+    runtime,
+    recorder,
+    engine,
+    clock,  # noqa: ANN001
 ) -> None:
-    runtime.handoff.open(TicketRequest("p-1", "request_mediator", channel="telegram",
-                                       language="en", region="oriental"))  # fmt: skip
+    runtime.handoff.open(
+        TicketRequest(
+            "p-1", "request_mediator", channel="telegram", language="en", region="oriental"
+        )
+    )
     with engine.begin() as conn:
         other = store.open_ticket(conn, TicketRequest("p-2", "request_mediator"), clock.now())[0]
     message = _message("he says he will kill me tonight")
@@ -74,8 +84,10 @@ async def test_during_a_queued_hand_off_the_ticket_becomes_urgent_and_the_messag
     assert ticket.danger == "threat" and ticket.priority == 0
     assert queue[0].id == ticket.id and queue[1].id == other.id  # first in the queue
     assert {mid for mid, text, _b, _m in recorder.mediators if "🚨" in text} == {
-        "amina", "youssef", "grace"
-    }  # fmt: skip
+        "amina",
+        "youssef",
+        "grace",
+    }
     help_text = recorder.to_person("p-1")[-1]
     assert "19" in help_text and safety_help.text("alerted_again", "en") in help_text
 
@@ -112,7 +124,9 @@ async def test_the_person_can_decline_the_alert(runtime, recorder, engine) -> No
 
 
 async def test_outside_hours_the_help_says_when_someone_answers(
-    runtime, recorder, clock  # noqa: ANN001
+    runtime,
+    recorder,
+    clock,  # noqa: ANN001
 ) -> None:
     clock.advance(hours=13)  # Monday 23:00 in Casablanca: only Grace (24/7) is on duty
     full = runtime.handoff.registry()
@@ -140,7 +154,9 @@ async def test_a_media_caption_is_assessed(runtime, recorder) -> None:  # noqa: 
 
 
 async def test_the_offer_button_with_a_request_already_open_is_answered(
-    runtime, recorder, engine  # noqa: ANN001
+    runtime,
+    recorder,
+    engine,  # noqa: ANN001
 ) -> None:
     runtime.handoff.open(TicketRequest("p-1", "request_mediator", channel="telegram"))
     payload = safety_help.ask_mediator_payload("violence", "en")
@@ -151,7 +167,8 @@ async def test_the_offer_button_with_a_request_already_open_is_answered(
 
 
 async def test_declining_once_a_mediator_has_it_reaches_that_mediator(
-    runtime, recorder  # noqa: ANN001
+    runtime,
+    recorder,  # noqa: ANN001
 ) -> None:
     safety = _interceptor(runtime)
     await safety.intercept(_message("I want to end my life"))

@@ -90,8 +90,9 @@ def test_systemd_can_check_the_configuration_first(monkeypatch, capsys, tmp_path
 def test_a_safe_production_configuration_passes() -> None:
     settings = load_settings(environ=PROD, env_file=None)
     assert deployment_problem(settings) is None
-    on = load_settings(environ={**PROD, "REST_CHANNEL": "on", "RASA_API_TOKEN": TOKEN},
-                       env_file=None)  # fmt: skip
+    on = load_settings(
+        environ={**PROD, "REST_CHANNEL": "on", "RASA_API_TOKEN": TOKEN}, env_file=None
+    )
     assert deployment_problem(on) is None
 
 
@@ -113,12 +114,16 @@ def test_api_and_rest_channel_are_off_in_prod_unless_enabled() -> None:
     assert "bot.channels.rest_auth.TokenRestInput:" in credentials
     assert "\nrest:" not in credentials
     # Enabled in prod: only with the token, which the REST channel then requires.
-    on = load_settings(environ={**PROD, "REST_CHANNEL": "on", "RASA_API": "on",
-                                "RASA_API_TOKEN": TOKEN}, env_file=None)  # fmt: skip
+    on = load_settings(
+        environ={**PROD, "REST_CHANNEL": "on", "RASA_API": "on", "RASA_API_TOKEN": TOKEN},
+        env_file=None,
+    )
     assert on.api_enabled and on.rest_enabled
     assert rasa_argv(["x", "run"], on.api_enabled, TOKEN)[-3:] == [
-        "--enable-api", "--auth-token", TOKEN,
-    ]  # fmt: skip
+        "--enable-api",
+        "--auth-token",
+        TOKEN,
+    ]
     assert refusal(True, TOKEN, None, None)[0] == HTTPStatus.UNAUTHORIZED  # type: ignore[index]
     assert refusal(True, TOKEN, "Bearer wrong", None)[0] == HTTPStatus.UNAUTHORIZED  # type: ignore[index]
     assert refusal(True, TOKEN, f"Bearer {TOKEN}", None) is None

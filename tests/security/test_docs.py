@@ -20,8 +20,13 @@ DEPLOYMENT = (DOCS / "deployment.md").read_text(encoding="utf-8")
 PRIVACY = (DOCS / "privacy.md").read_text(encoding="utf-8")
 SECURITY = (DOCS / "security.md").read_text(encoding="utf-8")
 # What the runner adds for its children beside the settings (bot.runner.child_env).
-RUNNER_EXTRAS = {"SANIC_HOST", "SANIC_REQUEST_MAX_SIZE", "TF_CPP_MIN_LOG_LEVEL",
-                 "RASA_TELEMETRY_ENABLED", "PYTHONPATH"}  # fmt: skip
+RUNNER_EXTRAS = {
+    "SANIC_HOST",
+    "SANIC_REQUEST_MAX_SIZE",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "RASA_TELEMETRY_ENABLED",
+    "PYTHONPATH",
+}
 
 
 def _block(doc: str, heading: str) -> str:
@@ -34,10 +39,14 @@ def _block(doc: str, heading: str) -> str:
 
 def _settings_names() -> set[str]:
     prod = load_settings(
-        environ={"PROFILE": "prod", "DATABASE_URL": "postgresql://u:p@h/db",
-                 "REDIS_URL": "redis://h:6379/0", "PSEUDONYM_KEY": "k" * 32},
+        environ={
+            "PROFILE": "prod",
+            "DATABASE_URL": "postgresql://u:p@h/db",
+            "REDIS_URL": "redis://h:6379/0",
+            "PSEUDONYM_KEY": "k" * 32,
+        },
         env_file=None,
-    )  # fmt: skip
+    )
     return set(prod.to_env()) | set(prod.rasa_env()) | set(prod.profile_env())
 
 
@@ -53,8 +62,15 @@ def _directives(unit: str, key: str) -> list[str]:
 def test_the_environment_file_names_only_what_the_settings_read() -> None:
     env_file = _block(DEPLOYMENT, "### `/etc/prim/assistant.env`")
     names = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", env_file, re.M))
-    assert {"PROFILE", "DATABASE_URL", "REDIS_URL", "PSEUDONYM_KEY", "PUBLIC_BASE_URL",
-            "RASA_API_TOKEN", "TELEGRAM_WEBHOOK_SECRET"} <= names  # fmt: skip
+    assert {
+        "PROFILE",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "PSEUDONYM_KEY",
+        "PUBLIC_BASE_URL",
+        "RASA_API_TOKEN",
+        "TELEGRAM_WEBHOOK_SECRET",
+    } <= names
     assert names <= set(Settings().to_env()), names - set(Settings().to_env())
 
 
@@ -112,13 +128,25 @@ def test_the_rasa_unit_checks_first_and_keeps_the_token_off_the_command_line() -
 
 # Paths that must never be public, and the platforms' webhooks that must be.
 PRIVATE_PATHS = [
-    "/webhooks/rest/webhook", "/webhooks/rest/webhook?token=x", "/webhooks/playground/",
-    "/webhooks/playground/api/desk/messages", "/model", "/model/parse", "/status", "/version",
-    "/conversations/someone/tracker", "/conversations/someone/trigger_intent",
-    "/webhooks/whatsapp/webhook/../../model", "/webhooks/whatsapp/webhookx", "/",
-]  # fmt: skip
-WEBHOOKS = ["/webhooks/whatsapp/webhook", "/webhooks/telegram/webhook",
-            "/webhooks/mediator_telegram/webhook"]  # fmt: skip
+    "/webhooks/rest/webhook",
+    "/webhooks/rest/webhook?token=x",
+    "/webhooks/playground/",
+    "/webhooks/playground/api/desk/messages",
+    "/model",
+    "/model/parse",
+    "/status",
+    "/version",
+    "/conversations/someone/tracker",
+    "/conversations/someone/trigger_intent",
+    "/webhooks/whatsapp/webhook/../../model",
+    "/webhooks/whatsapp/webhookx",
+    "/",
+]
+WEBHOOKS = [
+    "/webhooks/whatsapp/webhook",
+    "/webhooks/telegram/webhook",
+    "/webhooks/mediator_telegram/webhook",
+]
 
 
 def test_nginx_exposes_only_the_platforms_webhooks() -> None:
@@ -169,8 +197,16 @@ def test_privacy_says_what_twilio_and_telegram_keep_and_how_to_delete_it() -> No
 
 def test_deployment_says_what_happens_to_messages_while_rasa_is_down() -> None:
     section = _section(DEPLOYMENT, "## When a server crashes")
-    for needed in ("*Rasa server down*", "fallback URL", "15 s", "Telegram", "lost",
-                   "/webhooks/whatsapp/fallback", "*Action server down*", "apology"):  # fmt: skip
+    for needed in (
+        "*Rasa server down*",
+        "fallback URL",
+        "15 s",
+        "Telegram",
+        "lost",
+        "/webhooks/whatsapp/fallback",
+        "*Action server down*",
+        "apology",
+    ):
         assert needed in section, needed
     # Every connection override shown is one Twilio accepts (rc <= 5, tt <= 15 000 ms).
     overrides = re.findall(r"webhook#([a-z0-9=&,]+)", DEPLOYMENT)

@@ -33,9 +33,11 @@ def test_rest_channel_needs_the_token(secured: Secured) -> None:
     refused = requests.post(f"{secured.url}{REST}", json=body, timeout=30)
     assert refused.status_code == 401
     allowed = requests.post(
-        f"{secured.url}{REST}", json={"sender": "admin-check", "message": "bonjour"},
-        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60,
-    )  # fmt: skip
+        f"{secured.url}{REST}",
+        json={"sender": "admin-check", "message": "bonjour"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
     assert allowed.status_code == 200 and allowed.json()
 
 
@@ -75,9 +77,14 @@ def test_the_mediator_on_whatsapp_still_gets_the_queue(secured: Secured) -> None
     before = len(_mediator_messages(secured))
     resp, _ = post_whatsapp(secured.url, twilio_params(MEDIATOR_NUMBER, "/queue"))
     assert resp.status_code == 200
-    assert len(secured.twilio.wait_for(
-        lambda c: c.params.get("To") == f"whatsapp:{MEDIATOR_NUMBER}", before + 1, 30
-    )) > before  # fmt: skip
+    assert (
+        len(
+            secured.twilio.wait_for(
+                lambda c: c.params.get("To") == f"whatsapp:{MEDIATOR_NUMBER}", before + 1, 30
+            )
+        )
+        > before
+    )
 
 
 # --- the playground ---------------------------------------------------------------------

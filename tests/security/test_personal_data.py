@@ -75,15 +75,20 @@ def test_the_running_assistant_writes_owner_only_files(secured) -> None:  # noqa
     from tests.security.conftest import TOKEN
 
     requests.post(
-        f"{secured.url}/webhooks/rest/webhook", json={"sender": "perm-check", "message": "bonjour"},
-        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60,
-    )  # fmt: skip
+        f"{secured.url}/webhooks/rest/webhook",
+        json={"sender": "perm-check", "message": "bonjour"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
     var = secured.settings.var_dir
     assert stat.S_IMODE(var.stat().st_mode) == 0o700
     # Written by the servers (the test wrote servers.log and mediators.yml itself).
     written = [p for p in var.rglob("*") if p.is_file() and p.name not in ("servers.log",)]
     names = {p.name for p in written}
     assert {"tracker.db", "assistant.db", "rasa.log"} <= names, names
-    loose = {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in written
-             if stat.S_IMODE(p.stat().st_mode) & 0o077}  # fmt: skip
+    loose = {
+        str(p): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in written
+        if stat.S_IMODE(p.stat().st_mode) & 0o077
+    }
     assert loose == {}

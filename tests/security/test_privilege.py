@@ -42,7 +42,7 @@ async def _open_souss_massa_arabic(runtime: HandoffRuntime) -> int:
             language="ar",
             region="souss-massa",
             first_name="Awa",
-        )  # fmt: skip
+        )
     )
     await runtime.flush()
     return result.ticket_id

@@ -37,9 +37,13 @@ async def test_a_seen_message_sid_is_never_processed_again_however_old(
 
     def message(sid: str, at_days_ago: int = 0) -> IncomingMessage:
         return IncomingMessage(
-            "whatsapp", "+212600000001", "p1", text="take 3", external_id=sid,
+            "whatsapp",
+            "+212600000001",
+            "p1",
+            text="take 3",
+            external_id=sid,
             received_at=utcnow() - timedelta(days=at_days_ago),
-        )  # fmt: skip
+        )
 
     pipeline = Pipeline("whatsapp", store, Silent(), dispatch)
     assert await pipeline.accept(message("SMcaptured", at_days_ago=30)) == QUEUED

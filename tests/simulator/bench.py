@@ -33,11 +33,27 @@ def random_steps(rng: random.Random, max_steps: int = 12) -> list[Step]:
     steps: list[Step] = []
     for _ in range(rng.randint(1, max_steps)):
         kind = rng.choices(
-            ["greet", "topic", "town", "topic_town", "number", "location", "media", "more",
-             "switch", "mediator", "desk_take", "desk_reply", "desk_close", "accept",
-             "decline", "delete", "danger"],
+            [
+                "greet",
+                "topic",
+                "town",
+                "topic_town",
+                "number",
+                "location",
+                "media",
+                "more",
+                "switch",
+                "mediator",
+                "desk_take",
+                "desk_reply",
+                "desk_close",
+                "accept",
+                "decline",
+                "delete",
+                "danger",
+            ],
             weights=[6, 10, 6, 4, 10, 4, 3, 3, 3, 4, 3, 3, 3, 2, 2, 3, 2],
-        )[0]  # fmt: skip
+        )[0]
         arg = None
         if kind == "topic":
             arg = rng.randrange(5)
@@ -55,20 +71,22 @@ def random_steps(rng: random.Random, max_steps: int = 12) -> list[Step]:
     return steps
 
 
-async def shrink(harness: Harness, steps: list[Step], language: str, invariant: str,
-                 tag: str) -> list[Step]:  # fmt: skip
+async def shrink(
+    harness: Harness, steps: list[Step], language: str, invariant: str, tag: str
+) -> list[Step]:
     """Drop steps one at a time while the same invariant still breaks (bounded)."""
     counter = 0
     changed = True
     while changed and counter < 200:
         changed = False
         for i in range(len(steps)):
-            candidate = steps[:i] + steps[i + 1:]
+            candidate = steps[:i] + steps[i + 1 :]
             if not candidate:
                 continue
             counter += 1
-            broken = await run_conversation(harness, candidate, f"wa-shrink-{tag}-{counter}",
-                                            language)  # fmt: skip
+            broken = await run_conversation(
+                harness, candidate, f"wa-shrink-{tag}-{counter}", language
+            )
             if any(v.invariant == invariant for v in broken):
                 steps, changed = candidate, True
                 break
@@ -105,12 +123,10 @@ async def bench(conversations: int, seed: int, model: Path, budget_s: float) -> 
             if invariant not in examples:
                 first = next(v for v in violations if v.invariant == invariant)
                 small = await shrink(harness, steps, language, invariant, f"{n}")
-                again = await run_conversation(harness, small, f"wa-bench-{seed}-{n}-min",
-                                               language)  # fmt: skip
+                again = await run_conversation(harness, small, f"wa-bench-{seed}-{n}-min", language)
                 detail = next((v.detail for v in again if v.invariant == invariant), first.detail)
                 examples[invariant] = {"sequence": as_code(small, language), "detail": detail}
-                print(f"broken: {invariant}\n  {as_code(small, language)}\n  {detail}",
-                      flush=True)  # fmt: skip
+                print(f"broken: {invariant}\n  {as_code(small, language)}\n  {detail}", flush=True)
         if (n + 1) % 100 == 0:
             print(f"{n + 1} conversations, {sum(broken.values())} broken", flush=True)
     elapsed = time.monotonic() - started
@@ -125,8 +141,9 @@ async def bench(conversations: int, seed: int, model: Path, budget_s: float) -> 
         "seconds": round(elapsed, 1),
         "conversations_per_second": round(checked / elapsed, 2) if elapsed else None,
         "model": str(model),
-        "danger_steps": "checked" if has_danger_interceptor(harness.pipeline) else
-        "skipped: bot/safety has no interceptor yet",
+        "danger_steps": "checked"
+        if has_danger_interceptor(harness.pipeline)
+        else "skipped: bot/safety has no interceptor yet",
     }
 
 

@@ -23,65 +23,170 @@ from tests.simulator.harness import Harness, Sent, has_danger_interceptor, units
 LANGUAGES = ("fr", "en", "es", "ar", "ary-Latn")
 
 # What people type, per language (written for the simulator, not taken from any data set).
-GREETINGS = {"fr": "bonjour", "en": "hello", "es": "hola", "ar": "السلام عليكم",
-             "ary-Latn": "salam"}  # fmt: skip
+GREETINGS = {
+    "fr": "bonjour",
+    "en": "hello",
+    "es": "hola",
+    "ar": "السلام عليكم",
+    "ary-Latn": "salam",
+}
 TOPICS = {
-    "fr": ["j'ai besoin d'un médecin", "je cherche du travail",
-           "comment renouveler ma carte de séjour", "inscrire mon fils à l'école",
-           "déclarer la naissance de mon bébé"],
-    "en": ["i need a doctor", "i am looking for a job", "how do i renew my residence card",
-           "i want to register my son at school", "how to register the birth of my baby"],
-    "es": ["necesito un médico", "busco trabajo", "cómo renovar mi tarjeta de residencia",
-           "quiero inscribir a mi hijo en la escuela", "registrar el nacimiento de mi bebé"],
-    "ar": ["أحتاج إلى طبيب", "أبحث عن عمل", "كيف أجدد بطاقة الإقامة",
-           "أريد تسجيل ابني في المدرسة", "كيف أسجل ولادة طفلي"],
-    "ary-Latn": ["bghit tbib", "kan9leb 3la khedma", "bghit njded la carte de séjour",
-                 "bghit nsajel weldi f lmdrasa", "kifach nsajel weldi f l7alla lmadania"],
-}  # fmt: skip
+    "fr": [
+        "j'ai besoin d'un médecin",
+        "je cherche du travail",
+        "comment renouveler ma carte de séjour",
+        "inscrire mon fils à l'école",
+        "déclarer la naissance de mon bébé",
+    ],
+    "en": [
+        "i need a doctor",
+        "i am looking for a job",
+        "how do i renew my residence card",
+        "i want to register my son at school",
+        "how to register the birth of my baby",
+    ],
+    "es": [
+        "necesito un médico",
+        "busco trabajo",
+        "cómo renovar mi tarjeta de residencia",
+        "quiero inscribir a mi hijo en la escuela",
+        "registrar el nacimiento de mi bebé",
+    ],
+    "ar": [
+        "أحتاج إلى طبيب",
+        "أبحث عن عمل",
+        "كيف أجدد بطاقة الإقامة",
+        "أريد تسجيل ابني في المدرسة",
+        "كيف أسجل ولادة طفلي",
+    ],
+    "ary-Latn": [
+        "bghit tbib",
+        "kan9leb 3la khedma",
+        "bghit njded la carte de séjour",
+        "bghit nsajel weldi f lmdrasa",
+        "kifach nsajel weldi f l7alla lmadania",
+    ],
+}
 TOWNS = {
     "agadir": (30.4202, -9.5982, "Agadir", "أكادير"),
     "oujda": (34.6814, -1.9086, "Oujda", "وجدة"),
     "nador": (35.1681, -2.9335, "Nador", "الناظور"),
     "tiznit": (29.6974, -9.7316, "Tiznit", "تيزنيت"),
 }
-TOWN_PHRASES = {"fr": "je suis à {t}", "en": "i am in {t}", "es": "estoy en {t}",
-                "ar": "أنا في {a}", "ary-Latn": "ana f {t}"}  # fmt: skip
+TOWN_PHRASES = {
+    "fr": "je suis à {t}",
+    "en": "i am in {t}",
+    "es": "estoy en {t}",
+    "ar": "أنا في {a}",
+    "ary-Latn": "ana f {t}",
+}
 MORE = {"fr": "plus", "en": "more", "es": "más", "ar": "المزيد", "ary-Latn": "zid"}
-MEDIATOR = {"fr": "je veux parler à une personne", "en": "i want to talk to a person",
-            "es": "quiero hablar con una persona", "ar": "أريد التحدث مع شخص",
-            "ary-Latn": "bghit nhder m3a chi bnadem"}  # fmt: skip
-DELETE = {"fr": "supprimez mes données s'il vous plaît", "en": "please delete all my data",
-          "es": "borra mis datos por favor", "ar": "امسح بياناتي",
-          "ary-Latn": "mse7 data dyali"}  # fmt: skip
+MEDIATOR = {
+    "fr": "je veux parler à une personne",
+    "en": "i want to talk to a person",
+    "es": "quiero hablar con una persona",
+    "ar": "أريد التحدث مع شخص",
+    "ary-Latn": "bghit nhder m3a chi bnadem",
+}
+DELETE = {
+    "fr": "supprimez mes données s'il vous plaît",
+    "en": "please delete all my data",
+    "es": "borra mis datos por favor",
+    "ar": "امسح بياناتي",
+    "ary-Latn": "mse7 data dyali",
+}
 # The one-word commands the notice names: answered even during a hand-off.
-ERASE_COMMAND = {"fr": "supprimer", "en": "/delete", "es": "borrar", "ar": "امسح",
-                 "ary-Latn": "mse7"}  # fmt: skip
+ERASE_COMMAND = {
+    "fr": "supprimer",
+    "en": "/delete",
+    "es": "borrar",
+    "ar": "امسح",
+    "ary-Latn": "mse7",
+}
 # The notice's answers as typed (most people type the number of the button instead).
-ACCEPT = {"fr": "j'accepte les conditions", "en": "I accept the data conditions",
-          "es": "acepto las condiciones", "ar": "أوافق على الشروط",
-          "ary-Latn": "mwafe9 3la les conditions"}  # fmt: skip
-DECLINE = {"fr": "je refuse les conditions", "en": "I decline the privacy notice",
-           "es": "no acepto las condiciones", "ar": "أرفض الشروط",
-           "ary-Latn": "ma mwafe9ch 3la les conditions"}  # fmt: skip
-SWITCH = {"fr": "parle moi en français", "en": "speak english please",
-          "es": "háblame en español", "ar": "تكلم معي بالعربية",
-          "ary-Latn": "hder m3aya b darija"}  # fmt: skip
-DANGER = {"fr": "mon mari me frappe, j'ai peur", "en": "my husband is beating me, i am scared",
-          "es": "mi marido me pega, tengo miedo", "ar": "زوجي يضربني وأنا خائفة",
-          "ary-Latn": "rajli kaydrebni w ana khayfa"}  # fmt: skip
+ACCEPT = {
+    "fr": "j'accepte les conditions",
+    "en": "I accept the data conditions",
+    "es": "acepto las condiciones",
+    "ar": "أوافق على الشروط",
+    "ary-Latn": "mwafe9 3la les conditions",
+}
+DECLINE = {
+    "fr": "je refuse les conditions",
+    "en": "I decline the privacy notice",
+    "es": "no acepto las condiciones",
+    "ar": "أرفض الشروط",
+    "ary-Latn": "ma mwafe9ch 3la les conditions",
+}
+SWITCH = {
+    "fr": "parle moi en français",
+    "en": "speak english please",
+    "es": "háblame en español",
+    "ar": "تكلم معي بالعربية",
+    "ary-Latn": "hder m3aya b darija",
+}
+DANGER = {
+    "fr": "mon mari me frappe, j'ai peur",
+    "en": "my husband is beating me, i am scared",
+    "es": "mi marido me pega, tengo miedo",
+    "ar": "زوجي يضربني وأنا خائفة",
+    "ary-Latn": "rajli kaydrebni w ana khayfa",
+}
 
-SPEAKING = ("greet", "topic", "topic_town", "town", "more", "switch", "mediator", "accept",
-            "decline", "delete", "danger")
-NOT_ANSWERS = ("utter_ask_city", "utter_data_deleted", "utter_handoff_requested",
-               "utter_handoff_outside_hours", "utter_privacy_declined", "utter_ask_sex",
-               "utter_thanks_sex", "utter_emergency", "utter_technical_problem")
+SPEAKING = (
+    "greet",
+    "topic",
+    "topic_town",
+    "town",
+    "more",
+    "switch",
+    "mediator",
+    "accept",
+    "decline",
+    "delete",
+    "danger",
+)
+NOT_ANSWERS = (
+    "utter_ask_city",
+    "utter_data_deleted",
+    "utter_handoff_requested",
+    "utter_handoff_outside_hours",
+    "utter_privacy_declined",
+    "utter_ask_sex",
+    "utter_thanks_sex",
+    "utter_emergency",
+    "utter_technical_problem",
+)
 # Answers that are not help: a danger message must never get one of these first.
-ORDINARY = ("utter_greet", "utter_default", "utter_out_of_scope", "utter_ask_city",
-            "utter_ask_topic", "utter_privacy_notice", "utter_anything_else")
+ORDINARY = (
+    "utter_greet",
+    "utter_default",
+    "utter_out_of_scope",
+    "utter_ask_city",
+    "utter_ask_topic",
+    "utter_privacy_notice",
+    "utter_anything_else",
+)
 DECIDED = ("utter_privacy_declined", "utter_ask_sex")
-KINDS = ("greet", "topic", "town", "topic_town", "number", "location", "media", "more",
-         "switch", "mediator", "desk_take", "desk_reply", "desk_close", "accept", "decline",
-         "delete", "danger")  # fmt: skip
+KINDS = (
+    "greet",
+    "topic",
+    "town",
+    "topic_town",
+    "number",
+    "location",
+    "media",
+    "more",
+    "switch",
+    "mediator",
+    "desk_take",
+    "desk_reply",
+    "desk_close",
+    "accept",
+    "decline",
+    "delete",
+    "danger",
+)
 
 
 @dataclass(frozen=True)
@@ -130,8 +235,14 @@ def _variants() -> dict[str, list[tuple[str | None, str]]]:
     found: dict[str, list[tuple[str | None, str]]] = {}
     for name, variants in responses.items():
         for variant in variants:
-            lang = next((c.get("value") for c in variant.get("condition") or []
-                         if c.get("name") == "language"), None)  # fmt: skip
+            lang = next(
+                (
+                    c.get("value")
+                    for c in variant.get("condition") or []
+                    if c.get("name") == "language"
+                ),
+                None,
+            )
             prefix = re.split(r"\{", str(variant.get("text") or ""))[0].strip()[:40]
             if len(prefix) >= 8:
                 found.setdefault(name, []).append((lang, prefix))
@@ -140,8 +251,12 @@ def _variants() -> dict[str, list[tuple[str | None, str]]]:
 
 def response_of(sent: Sent) -> list[tuple[str, str | None]]:
     """The domain responses (and their language) whose text this message starts with."""
-    return [(name, lang) for name, variants in _variants().items() for lang, prefix in variants
-            if sent.text.startswith(prefix)]  # fmt: skip
+    return [
+        (name, lang)
+        for name, variants in _variants().items()
+        for lang, prefix in variants
+        if sent.text.startswith(prefix)
+    ]
 
 
 def is_response(sent: Sent, name: str) -> bool:
@@ -168,8 +283,11 @@ def message_for(step: Step, model: Model) -> dict[str, Any] | None:
     if step.kind == "location":
         return {"kind": "location", "latitude": town[0], "longitude": town[1]}
     if step.kind == "media":
-        return {"kind": step.arg, "media_url": "https://api.twilio.com/media/ME0",
-                "media_type": "audio/ogg" if step.arg == "voice" else "image/jpeg"}
+        return {
+            "kind": step.arg,
+            "media_url": "https://api.twilio.com/media/ME0",
+            "media_type": "audio/ogg" if step.arg == "voice" else "image/jpeg",
+        }
     if step.kind == "more":
         return {"text": MORE[lang]}
     if step.kind == "switch":
@@ -187,8 +305,9 @@ def message_for(step: Step, model: Model) -> dict[str, Any] | None:
     return None
 
 
-async def run_conversation(harness: Harness, steps: list[Step], person: str,
-                           language: str) -> list[Violation]:  # fmt: skip
+async def run_conversation(
+    harness: Harness, steps: list[Step], person: str, language: str
+) -> list[Violation]:
     """Play ``steps`` for a new person writing in ``language``; the invariants broken."""
     from bot.channels.base import typed_text
 
@@ -226,8 +345,9 @@ async def run_conversation(harness: Harness, steps: list[Step], person: str,
                 await harness.finish_erasures()
                 left = await _left_of(harness, person)
             if left:
-                model.violations.append(Violation("nothing left after erasure", index,
-                                                  f"rows left: {left}"))  # fmt: skip
+                model.violations.append(
+                    Violation("nothing left after erasure", index, f"rows left: {left}")
+                )
             model.town, model.notice_seen, model.deleted, model.ticket = None, 0, True, None
             model.decided = model.spoken = False  # a new start: language unknown again
         elif any(is_response(r, "utter_privacy_declined") for r in replies):
@@ -239,20 +359,31 @@ async def run_conversation(harness: Harness, steps: list[Step], person: str,
         after_ticket, urgent = await _open_ticket(harness, person)
         # A person in danger is put through at once (docs/privacy.md, docs/safety.md: vital
         # interest); the notice comes later. Any other hand-off waits for the notice.
-        if (after_ticket is not None and before_ticket is None and model.notice_seen == 0
-                and not model.decided and not urgent):
-            model.violations.append(Violation("notice before a hand-off", index,
-                                              "a ticket opened before the notice was shown"))
+        if (
+            after_ticket is not None
+            and before_ticket is None
+            and model.notice_seen == 0
+            and not model.decided
+            and not urgent
+        ):
+            model.violations.append(
+                Violation(
+                    "notice before a hand-off", index, "a ticket opened before the notice was shown"
+                )
+            )
         model.ticket = after_ticket
-    if model.turns_without_menu >= 2 and not (model.notice_seen or model.deleted
-                                              or model.decided):
-        model.violations.append(Violation("notice shown once", len(steps),
-                                          "never shown in a conversation with plain answers"))
+    if model.turns_without_menu >= 2 and not (model.notice_seen or model.deleted or model.decided):
+        model.violations.append(
+            Violation(
+                "notice shown once", len(steps), "never shown in a conversation with plain answers"
+            )
+        )
     return model.violations
 
 
-def _check_turn(model: Model, index: int, step: Step, replies: list[Sent],
-                before_ticket: int | None) -> None:  # fmt: skip
+def _check_turn(
+    model: Model, index: int, step: Step, replies: list[Sent], before_ticket: int | None
+) -> None:
     def fail(invariant: str, detail: str) -> None:
         model.violations.append(Violation(invariant, index, detail))
 
@@ -287,19 +418,25 @@ def _check_turn(model: Model, index: int, step: Step, replies: list[Sent],
         fail("notice shown once", "the notice came again")
     if model.town and any(is_response(s, "utter_ask_city") for s in bot):
         fail("a known town is never asked again", f"asked again ({model.town} known)")
-    if step.kind == "delete" and (command or not in_handoff) and not any(
-        is_response(s, "utter_data_deleted") for s in replies
+    if (
+        step.kind == "delete"
+        and (command or not in_handoff)
+        and not any(is_response(s, "utter_data_deleted") for s in replies)
     ):
         fail("delete is confirmed", "no confirmation: " + " / ".join(s.text[:40] for s in replies))
-    if step.kind == "danger" and not in_handoff and (
-        not replies or any(is_response(replies[0], name) for name in ORDINARY)
+    if (
+        step.kind == "danger"
+        and not in_handoff
+        and (not replies or any(is_response(replies[0], name) for name in ORDINARY))
     ):
         fail("danger gets help first", "first reply: " + (replies[0].text[:60] if replies else ""))
     for sent in bot if model.spoken else ():
         langs = {lang for _, lang in response_of(sent)}
         if langs and model.language not in langs:
-            fail("replies in the conversation's language",
-                 f"{sent.text[:50]!r} is {sorted(map(str, langs))}, expected {model.language}")
+            fail(
+                "replies in the conversation's language",
+                f"{sent.text[:50]!r} is {sorted(map(str, langs))}, expected {model.language}",
+            )
 
 
 async def _desk(harness: Harness, step: Step, ticket: int | None, model: Model) -> None:
@@ -347,8 +484,12 @@ async def _left_of(harness: Harness, person: str) -> dict[str, int]:
             if count:
                 left[name] = int(count)
     with harness.tracker_engine.connect() as conn:
-        count = conn.execute(sql("SELECT COUNT(*) FROM events WHERE sender_id = :p"),
-                             {"p": person}).scalar() or 0  # fmt: skip
+        count = (
+            conn.execute(
+                sql("SELECT COUNT(*) FROM events WHERE sender_id = :p"), {"p": person}
+            ).scalar()
+            or 0
+        )
         if count:
             left["tracker events"] = int(count)
     return left

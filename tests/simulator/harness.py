@@ -65,11 +65,15 @@ class RecordingDelivery:
     async def deliver(self, message: OutgoingMessage) -> bool:
         """Record ``message`` for its recipient; False without a contact (as WhatsApp)."""
         payloads = [button.payload for button in message.buttons]
-        contact = await asyncio.to_thread(self.store.contact_for_reply, message.recipient,
-                                          payloads)  # fmt: skip
+        contact = await asyncio.to_thread(self.store.contact_for_reply, message.recipient, payloads)
         text = numbered_menu(message.text, message.buttons)
-        sent = Sent(text, payloads, split_message(text, WHATSAPP_MAX_UNITS), self.source,
-                    delivered=contact is not None)  # fmt: skip
+        sent = Sent(
+            text,
+            payloads,
+            split_message(text, WHATSAPP_MAX_UNITS),
+            self.source,
+            delivered=contact is not None,
+        )
         self.inboxes.setdefault(message.recipient, Inbox()).messages.append(sent)
         return contact is not None
 
@@ -122,8 +126,13 @@ class Harness:
         import actions.common as common
         import actions.handoff as action_handoff
 
-        for cached in (common.database, common.tracker_database, common.privacy_key,
-                       common.directory_store, action_handoff.runtime):  # fmt: skip
+        for cached in (
+            common.database,
+            common.tracker_database,
+            common.privacy_key,
+            common.directory_store,
+            action_handoff.runtime,
+        ):
             cached.cache_clear()
         from rasa.core.agent import Agent
         from rasa.core.tracker_store import SQLTrackerStore
@@ -138,17 +147,21 @@ class Harness:
         self.store = ChannelStore(self.engine)
         self.delivery = RecordingDelivery(self.store, self.inboxes)
         self.runtime = self._handoff_runtime()
-        tracker_store = SQLTrackerStore(Domain.empty(), dialect="sqlite",
-                                        db=str(self.workdir / "tracker.db"))  # fmt: skip
-        self.agent = Agent.load(str(self.model_path), tracker_store=tracker_store,
-                                action_endpoint=InProcessActions())  # fmt: skip
+        tracker_store = SQLTrackerStore(
+            Domain.empty(), dialect="sqlite", db=str(self.workdir / "tracker.db")
+        )
+        self.agent = Agent.load(
+            str(self.model_path), tracker_store=tracker_store, action_endpoint=InProcessActions()
+        )
         tracker_store.domain = self.agent.domain
         self.pipeline = Pipeline(
-            "whatsapp", self.store, self.delivery,
+            "whatsapp",
+            self.store,
+            self.delivery,
             rasa_dispatch(self.agent.handle_message, DeliveryOutput(self.delivery), "whatsapp"),
             deployment_interceptors(self.engine),
             order=None,
-        )  # fmt: skip
+        )
         return self
 
     def env(self) -> dict[str, str]:
@@ -196,13 +209,17 @@ class Harness:
                 self.delivery.source = previous
 
         handoff = Handoff(
-            engine=self.engine, registry=lambda: registry, clock=SystemClock(),
+            engine=self.engine,
+            registry=lambda: registry,
+            clock=SystemClock(),
             policy=Policy(widen_after=timedelta(minutes=10), expire_after=timedelta(hours=72)),
-            meanwhile=lambda ticket: None, analytics_key=PSEUDONYM_KEY,
+            meanwhile=lambda ticket: None,
+            analytics_key=PSEUDONYM_KEY,
             declined=relay._declined,
-        )  # fmt: skip
-        flusher = Flusher(self.engine, lambda: registry, to_person,
-                          {self.mediator.channel: DeskSender()})  # fmt: skip
+        )
+        flusher = Flusher(
+            self.engine, lambda: registry, to_person, {self.mediator.channel: DeskSender()}
+        )
         runtime = relay.HandoffRuntime(handoff, flusher)
         runtime.set_resume(self._resume)
         url = self.engine.url.render_as_string(hide_password=False)
@@ -221,8 +238,13 @@ class Harness:
     async def person_says(self, sender: str, address: str, **fields: Any) -> list[Sent]:
         """One message of a person through the pipeline; what they received meanwhile."""
         before = len(self.inboxes.setdefault(sender, Inbox()).messages)
-        message = IncomingMessage(channel="whatsapp", address=address, sender=sender,
-                                  external_id=f"SM{next(self._ids):032d}", **fields)  # fmt: skip
+        message = IncomingMessage(
+            channel="whatsapp",
+            address=address,
+            sender=sender,
+            external_id=f"SM{next(self._ids):032d}",
+            **fields,
+        )
         status = await self.pipeline.accept(message)
         if status != "queued":
             raise AssertionError(f"message not queued: {status}")
@@ -234,10 +256,15 @@ class Harness:
     async def mediator_says(self, text: str) -> list[str]:
         """A desk command or a reply of the (single) mediator; what the desk received."""
         before = len(self.desk_inbox)
-        await self.runtime.from_mediator(self.mediator, IncomingMessage(
-            channel=self.mediator.channel, address=self.mediator.address,
-            sender="desk", text=text,
-        ))  # fmt: skip
+        await self.runtime.from_mediator(
+            self.mediator,
+            IncomingMessage(
+                channel=self.mediator.channel,
+                address=self.mediator.address,
+                sender="desk",
+                text=text,
+            ),
+        )
         return self.desk_inbox[before:]
 
     async def finish_erasures(self) -> None:

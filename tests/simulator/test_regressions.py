@@ -25,8 +25,9 @@ def play(simulated, language: str, steps: list[Step]):  # noqa: ANN001, ANN201
 
 def test_a_shared_location_answers_the_question_about_the_town(simulated) -> None:
     """(1) "J'ai besoin d'un médecin", a shared location: services, never the question again."""
-    violations, received = play(simulated, "fr", [Step("topic", 0), Step("location", "agadir"),
-                                                  Step("topic", 1)])
+    violations, received = play(
+        simulated, "fr", [Step("topic", 0), Step("location", "agadir"), Step("topic", 1)]
+    )
     assert violations == []
     asked = [m for m in received if is_response(m, "utter_ask_city")]
     assert len(asked) == 1  # the first time only; the town is known after the location
@@ -50,8 +51,9 @@ def test_delete_while_the_notice_is_pending_is_confirmed(simulated) -> None:
 
 def test_a_request_for_a_person_shows_the_notice_first(simulated) -> None:
     """(4) Mediators read the messages: the notice comes before the hand-off."""
-    violations, received = play(simulated, "ary-Latn", [Step("mediator"), Step("number", 1),
-                                                        Step("desk_reply")])
+    violations, received = play(
+        simulated, "ary-Latn", [Step("mediator"), Step("number", 1), Step("desk_reply")]
+    )
     assert violations == []
     assert is_response(received[0], "utter_privacy_notice")
     assert is_response(received[1], "utter_handoff_requested")
@@ -67,8 +69,11 @@ def test_a_misunderstood_topic_while_asked_for_the_town_is_answered_once(simulat
 
 def test_delete_during_a_handoff_is_confirmed_and_erases_everything(simulated) -> None:
     """During a hand-off "supprimer" went to the mediator: never confirmed, nothing erased."""
-    violations, received = play(simulated, "fr", [Step("mediator"), Step("number", 1),
-                                                  Step("desk_reply"), Step("delete", "command")])
+    violations, received = play(
+        simulated,
+        "fr",
+        [Step("mediator"), Step("number", 1), Step("desk_reply"), Step("delete", "command")],
+    )
     assert violations == []
     assert is_response(received[-1], "utter_data_deleted")
 

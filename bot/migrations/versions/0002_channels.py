@@ -26,9 +26,7 @@ def upgrade() -> None:
             "channel", "external_id", name="uq_processed_updates_channel_external_id"
         ),
     )
-    op.create_index(
-        "ix_processed_updates_received_at", "processed_updates", ["received_at"]
-    )
+    op.create_index("ix_processed_updates_received_at", "processed_updates", ["received_at"])
     op.create_table(
         "contacts",
         sa.Column("pseudonym", sa.String(64), nullable=False),

@@ -57,8 +57,12 @@ def upgrade() -> None:
         sa.Column("media_type", sa.String(100), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("relayed_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["ticket_id"], ["handoff_tickets.id"], ondelete="CASCADE",
-                                name="fk_handoff_messages_ticket_id_handoff_tickets"),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["handoff_tickets.id"],
+            ondelete="CASCADE",
+            name="fk_handoff_messages_ticket_id_handoff_tickets",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_handoff_messages"),
     )
     op.create_index("ix_handoff_messages_ticket_id", "handoff_messages", ["ticket_id"])
@@ -69,8 +73,12 @@ def upgrade() -> None:
         sa.Column("mediator_id", sa.String(64), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["ticket_id"], ["handoff_tickets.id"], ondelete="CASCADE",
-                                name="fk_handoff_notes_ticket_id_handoff_tickets"),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["handoff_tickets.id"],
+            ondelete="CASCADE",
+            name="fk_handoff_notes_ticket_id_handoff_tickets",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_handoff_notes"),
     )
     op.create_index("ix_handoff_notes_ticket_id", "handoff_notes", ["ticket_id"])
@@ -80,8 +88,12 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("mediator_id", sa.String(64), nullable=False),
         sa.Column("offered_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["ticket_id"], ["handoff_tickets.id"], ondelete="CASCADE",
-                                name="fk_handoff_offers_ticket_id_handoff_tickets"),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["handoff_tickets.id"],
+            ondelete="CASCADE",
+            name="fk_handoff_offers_ticket_id_handoff_tickets",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_handoff_offers"),
         sa.UniqueConstraint("ticket_id", "mediator_id", name="uq_handoff_offers_ticket_mediator"),
     )
