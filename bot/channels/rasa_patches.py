@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-_installed = False
-_lock = threading.Lock()
 
 
 def _action_result_validator() -> Any:
@@ -136,19 +134,32 @@ def _patch_tracker_engine() -> None:
     tracker_store.create_engine_kwargs = create_engine_kwargs
 
 
+class Once:
+    """Applies a module's patches once per process (thread-safe); a patch that fails is
+    logged and leaves that part of Rasa as it is: a patch must never stop the server."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._done = False
+        self._lock = threading.Lock()
+
+    def __call__(self, *patches: Callable[[], None]) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+            for patch in patches:
+                try:
+                    patch()
+                except Exception:  # noqa: BLE001
+                    log.exception(
+                        "Rasa %s %s failed; Rasa left as it is", self.what, patch.__name__
+                    )
+
+
+_once = Once("speed-up")
+
+
 def install() -> None:
     """Apply the patches once per process; a failure is logged and leaves Rasa as it is."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        _installed = True
-        for patch in (
-            _patch_action_result_validation,
-            _patch_model_loading,
-            _patch_tracker_engine,
-        ):
-            try:
-                patch()
-            except Exception:  # noqa: BLE001 (a speed-up must never stop the server)
-                log.exception("Rasa speed-up %s failed; Rasa left as it is", patch.__name__)
+    _once(_patch_action_result_validation, _patch_model_loading, _patch_tracker_engine)

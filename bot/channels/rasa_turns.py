@@ -26,13 +26,11 @@ Rasa import at module level.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
-log = logging.getLogger(__name__)
+from bot.channels.rasa_patches import Once
 
-_installed = False
-_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def _patch_failed_action_ends_the_turn() -> None:
@@ -106,15 +104,9 @@ def _patch_turn_ends_listening() -> None:
     MessageProcessor._run_prediction_loop = _run_prediction_loop  # type: ignore[method-assign]
 
 
+_once = Once("turn fix")
+
+
 def install() -> None:
     """Apply the fixes once per process; a failure is logged and leaves Rasa as it is."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        _installed = True
-        for patch in (_patch_failed_action_ends_the_turn, _patch_turn_ends_listening):
-            try:
-                patch()
-            except Exception:  # noqa: BLE001 (a fix must never stop the server)
-                log.exception("Rasa turn fix %s failed; Rasa left as it is", patch.__name__)
+    _once(_patch_failed_action_ends_the_turn, _patch_turn_ends_listening)

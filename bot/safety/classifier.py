@@ -85,11 +85,9 @@ class Classifier:
     def kind(self, found: set[str]) -> str:
         """The most likely kind of danger for a message with these features."""
         rows = [self.kind_weights[f] for f in found if f in self.kind_weights]
+        sums = [sum(column) for column in zip(*rows, strict=True)] or [0.0] * len(self.kinds)
         scale = 1 / math.sqrt(len(found)) if found else 0.0
-        sums = [sum(column) for column in zip(*rows, strict=True)] if rows else []
-        totals = [
-            bias + scale * (sums[i] if sums else 0.0) for i, bias in enumerate(self.kind_bias)
-        ]
+        totals = [bias + scale * total for bias, total in zip(self.kind_bias, sums, strict=True)]
         return self.kinds[max(range(len(totals)), key=totals.__getitem__)]
 
 
@@ -185,6 +183,10 @@ def _key() -> str:
     return digest.hexdigest()[:20]
 
 
+def _cache_path(cache_dir: Path) -> Path:
+    return cache_dir / f"safety-classifier-{_key()}.json"
+
+
 def _to_json(model: Classifier) -> dict[str, Any]:
     return {
         "weights": {f: round(w, 5) for f, w in model.weights.items()},
@@ -212,7 +214,7 @@ def load(cache_dir: Path | None = None) -> Classifier:
     with _lock:
         if _loaded is not None:
             return _loaded
-        cache = (cache_dir or DEFAULT_CACHE_DIR) / f"safety-classifier-{_key()}.json"
+        cache = _cache_path(cache_dir or DEFAULT_CACHE_DIR)
         try:
             _loaded = _from_json(json.loads(cache.read_text(encoding="utf-8")))
             return _loaded
@@ -238,4 +240,4 @@ def classifier() -> Classifier:
 
 def is_cached() -> bool:
     """Whether the weights for today's inputs are already cached."""
-    return (DEFAULT_CACHE_DIR / f"safety-classifier-{_key()}.json").is_file()
+    return _cache_path(DEFAULT_CACHE_DIR).is_file()
