@@ -153,20 +153,33 @@ class MediatorTelegramInput(TelegramInput):
         return bp
 
 
-def _resumer(app: Any) -> Callable[[str], Awaitable[bool]]:
-    """Append ConversationResumed to a person's tracker, under Rasa's conversation lock."""
-    from rasa.shared.core.events import ConversationResumed
+def _resumer(app: Any) -> Callable[[str, str | None], Awaitable[bool]]:
+    """Resume a person's conversation in Rasa's tracker, under Rasa's conversation lock."""
 
-    async def resume(sender_id: str) -> bool:
+    async def resume(sender_id: str, language: str | None) -> bool:
         agent = getattr(app.ctx, "agent", None)
         if agent is None or agent.processor is None:
             log.warning("no Rasa agent yet: ConversationResumed for %s postponed", sender_id)
             return False
         async with agent.lock_store.lock(sender_id):
             tracker = await agent.processor.get_tracker(sender_id)
-            tracker.update(ConversationResumed())
+            for event in resume_events(tracker.get_slot("language"), language):
+                tracker.update(event)
             await agent.processor.save_tracker(tracker)
         log.info("conversation of %s resumed (hand-off closed)", sender_id)
         return True
 
     return resume
+
+
+def resume_events(current: str | None, language: str | None) -> list[Any]:
+    """ConversationResumed, and the language the person wrote in to the mediator when it is
+    not the tracker's: Rasa never saw those words, and answers next in that language."""
+    from rasa.shared.core.events import ConversationResumed, SlotSet
+
+    from bot.language import SUPPORTED_REPLY_LANGUAGES
+
+    events: list[Any] = [ConversationResumed()]
+    if language in SUPPORTED_REPLY_LANGUAGES and language != current:
+        events.append(SlotSet("language", language))
+    return events

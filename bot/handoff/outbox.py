@@ -210,7 +210,8 @@ class Flusher:
     # A claimed row not marked sent after this long is claimed again (crash, failure).
     retry_after: timedelta = timedelta(seconds=30)
     # Records ConversationResumed in Rasa's tracker; only the Rasa process has it.
-    resume: Callable[[str], Awaitable[bool]] | None = None
+    # The row's text is the language the person wrote in during the hand-off ("" unknown).
+    resume: Callable[[str, str | None], Awaitable[bool]] | None = None
     # Mediator channels another process sends (the playground's desk is in the Rasa server):
     # without a sender for them here, their rows are left unclaimed for that process.
     elsewhere: frozenset[str] = frozenset()
@@ -329,7 +330,7 @@ class Flusher:
         if row.target_kind == "person":
             return await self.person_sender(row.target, row.text, buttons)
         if row.target_kind == "resume":
-            return self.resume is not None and await self.resume(row.target)
+            return self.resume is not None and await self.resume(row.target, row.text or None)
         mediator = self.registry().get(row.target)
         if mediator is None:
             log.error(

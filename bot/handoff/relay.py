@@ -37,7 +37,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
-Resume = Callable[[str], Awaitable[bool]]
+Resume = Callable[[str, str | None], Awaitable[bool]]
 
 
 def meanwhile_from_settings(settings: Settings, lang_chars: int = 1200) -> Callable:

@@ -31,6 +31,7 @@ from bot.handoff.routing import (
     targets,
 )
 from bot.handoff.tickets import Ticket, TicketRequest
+from bot.language import detect, next_language
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class Handoff:
                 return False
             if not store.withdraw(conn, ticket.id, now):
                 return False
-            store.enqueue(conn, "resume", ticket.pseudonym, "", now, ticket_id=ticket.id)
+            self._resume(conn, ticket, now)
             self._tell_offered(conn, registry, ticket, "withdrawn", now)
             self._record(
                 conn,
@@ -188,6 +189,13 @@ class Handoff:
             )
         log.info("hand-off ticket #%d withdrawn by the person", ticket.id)
         return True
+
+    def _resume(self, conn: Connection, ticket: Ticket, now: datetime) -> None:
+        """The bot takes the conversation back, in the language the person last wrote in:
+        Rasa never saw their words during the hand-off (the row's text carries it)."""
+        current = store.get(conn, ticket.id) or ticket
+        language = current.language or ""
+        store.enqueue(conn, "resume", ticket.pseudonym, language, now, ticket_id=ticket.id)
 
     def _offer(self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime) -> int:
         widened = is_widened(ticket, self.policy, now, store.first_offer_at(conn, ticket.id))
@@ -282,7 +290,7 @@ class Handoff:
             now,
             ticket_id=ticket.id,
         )
-        store.enqueue(conn, "resume", ticket.pseudonym, "", now, ticket_id=ticket.id)
+        self._resume(conn, ticket, now)
         self._tell_offered(conn, registry, ticket, "expired", now)
         self._record(
             conn,
@@ -454,6 +462,7 @@ class Handoff:
         with self.engine.begin() as conn:
             if not store.close(conn, ticket.id, mediator.id, outcome, now):
                 return False
+            ticket = store.get(conn, ticket.id) or ticket  # the language may have followed
             if store.current_of(conn, mediator.id) == ticket.id:
                 others = [t.id for t in store.assigned_to(conn, mediator.id)]
                 store.set_current(conn, mediator.id, others[0] if others else None, now)
@@ -474,7 +483,7 @@ class Handoff:
                 ticket_id=ticket.id,
                 buttons=rating_buttons(),
             )
-            store.enqueue(conn, "resume", ticket.pseudonym, "", now, ticket_id=ticket.id)
+            self._resume(conn, ticket, now)
             assigned = ticket.assigned_at or now
             self._record(
                 conn,
@@ -510,6 +519,8 @@ class Handoff:
                 media_type=media_type,
             )
             current = store.get(conn, ticket.id)
+            if current is not None and kind == "text" and text:
+                self._follow_language(conn, current, text)
             if current is None or current.state != "assigned" or not current.mediator_id:
                 return
             mediator = registry.get(current.mediator_id)
@@ -521,6 +532,14 @@ class Handoff:
                 )
                 return
             self._relay_waiting(conn, mediator, current, now)
+
+    @staticmethod
+    def _follow_language(conn: Connection, ticket: Ticket, text: str) -> None:
+        """Rasa's sticky-language rule, applied to the words only the mediator reads: the
+        notices of the close, and the bot afterwards, answer in the person's language."""
+        language = next_language(ticket.language, detect(text), text=text)
+        if language and language != ticket.language:
+            store.set_language(conn, ticket.id, language)
 
     def rating(self, ticket: Ticket, rating: int) -> bool:
         """Record the person's rating and thank them."""

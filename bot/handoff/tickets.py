@@ -195,6 +195,11 @@ def mark_danger(conn: Connection, ticket_id: int, kind: str) -> bool:
     return bool(result.rowcount)
 
 
+def set_language(conn: Connection, ticket_id: int, language: str) -> None:
+    """The language the person now writes in (their words during the hand-off)."""
+    conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(language=language))
+
+
 def get(conn: Connection, ticket_id: int) -> Ticket | None:
     """The ticket with this number."""
     row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()

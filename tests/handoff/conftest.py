@@ -67,6 +67,7 @@ class Recorder:
     people: list[tuple[str, str, list[Button]]] = field(default_factory=list)
     mediators: list[tuple[str, str, list[Button], Media | None]] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    resumed_in: list[str | None] = field(default_factory=list)
     fail_people: bool = False
 
     async def person(self, pseudonym: str, text: str, buttons: Sequence[Button]) -> bool:
@@ -75,8 +76,9 @@ class Recorder:
         self.people.append((pseudonym, text, list(buttons)))
         return True
 
-    async def resume(self, pseudonym: str) -> bool:
+    async def resume(self, pseudonym: str, language: str | None = None) -> bool:
         self.resumed.append(pseudonym)
+        self.resumed_in.append(language)
         return True
 
     def to(self, mediator_id: str) -> list[str]:

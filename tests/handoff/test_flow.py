@@ -378,3 +378,35 @@ async def test_round_trip_on_postgresql(pg_url, registry, clock, recorder):
     with engine.begin() as conn:
         assert store.erase(conn, "person-1", None) > 0
     engine.dispose()
+
+
+async def test_the_language_follows_the_words_only_the_mediator_read(runtime, recorder, registry):
+    """After a decline the conversation has no language; the person then writes Arabic to
+    the mediator only (Rasa never sees it): the close, the rating and the bot's next
+    replies are in Arabic (the resume row carries it). A one-word "ok" switches nothing."""
+    from bot.handoff.messages import person_text
+
+    interceptor = HandoffInterceptor(runtime)
+    opened = await _open(runtime, language=None, context=[])
+    assert await interceptor.intercept(_message("بغيت نعرف فين نقدر نسجل ولدي فالمدرسة"))
+    amina = registry.get("amina")
+    runtime.desk.handle(amina, f"/take {opened.ticket_id}")
+    assert await interceptor.intercept(_message("ok"))
+    await runtime.flush()
+    runtime.desk.handle(amina, "/close referred")
+    await runtime.flush()
+    told = recorder.to_person("person-1")
+    assert person_text("closed", "ar", name="Amina") in told
+    assert recorder.resumed_in == ["ar"]
+
+
+async def test_a_short_word_keeps_the_tickets_language(runtime, recorder, registry):
+    interceptor = HandoffInterceptor(runtime)
+    opened = await _open(runtime)
+    amina = registry.get("amina")
+    runtime.desk.handle(amina, f"/take {opened.ticket_id}")
+    assert await interceptor.intercept(_message("ok thanks"))
+    await runtime.flush()
+    runtime.desk.handle(amina, "/close referred")
+    await runtime.flush()
+    assert recorder.resumed_in == ["fr"]

@@ -224,6 +224,9 @@ class Model:
     ticket: int | None = None
     turns_without_menu: int = 0
     decided: bool = False
+    # Languages also right: a switch asked during a hand-off is read by the mediator, and
+    # the hand-off follows the person's words only when the detection is clear.
+    also: set[str] = field(default_factory=set)
     violations: list[Violation] = field(default_factory=list)
 
 
@@ -317,10 +320,14 @@ async def run_conversation(
         if step.kind == "danger" and not has_danger_interceptor(harness.pipeline):
             continue  # bot/safety not there yet: the hook stays, the step is skipped
         before_ticket, _ = await _open_ticket(harness, person)
-        # During a hand-off the message goes to the mediator: the bot learns nothing from it.
-        if before_ticket is None and step.kind == "switch":
-            model.language = step.arg
-        if before_ticket is None and step.kind in SPEAKING:
+        # During a hand-off the message goes to the mediator; the hand-off follows the language
+        # the person writes in, and hands it back to the bot at the close.
+        if step.kind == "switch":
+            if before_ticket is None:
+                model.language, model.also = step.arg, set()
+            else:
+                model.also.add(step.arg)
+        if step.kind in SPEAKING:
             model.spoken = True
         if step.kind.startswith("desk_"):
             await _desk(harness, step, before_ticket, model)
@@ -352,7 +359,9 @@ async def run_conversation(
             model.decided = model.spoken = False  # a new start: language unknown again
         elif any(is_response(r, "utter_privacy_declined") for r in replies):
             # Declining erases the conversation so far (docs/privacy.md): town and language
-            # are forgotten with it. Typed, or the notice's "2" (a number step).
+            # are forgotten with it. Typed, or the notice's "2" (a number step). The action
+            # server's erasure timers run now, as after a delete (they raced in the bench).
+            await harness.finish_erasures()
             model.town, model.spoken = None, False
         elif step.kind in ("town", "topic_town", "location") and before_ticket is None:
             model.town = step.arg
@@ -432,7 +441,7 @@ def _check_turn(
         fail("danger gets help first", "first reply: " + (replies[0].text[:60] if replies else ""))
     for sent in bot if model.spoken else ():
         langs = {lang for _, lang in response_of(sent)}
-        if langs and model.language not in langs:
+        if langs and model.language not in langs and not langs & model.also:
             fail(
                 "replies in the conversation's language",
                 f"{sent.text[:50]!r} is {sorted(map(str, langs))}, expected {model.language}",

@@ -226,11 +226,12 @@ class Harness:
         relay._runtimes[url] = runtime  # what actions.handoff.runtime() finds
         return runtime
 
-    async def _resume(self, pseudonym: str) -> bool:
-        from rasa.shared.core.events import ConversationResumed
+    async def _resume(self, pseudonym: str, language: str | None) -> bool:
+        from bot.channels.mediator_telegram import resume_events
 
         tracker = await self.agent.tracker_store.get_or_create_tracker(pseudonym)
-        tracker.update(ConversationResumed())
+        for event in resume_events(tracker.get_slot("language"), language):
+            tracker.update(event)
         await self.agent.tracker_store.save(tracker)
         return True
 

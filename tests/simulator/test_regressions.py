@@ -103,3 +103,23 @@ def test_a_one_word_erase_command_is_confirmed_in_the_persons_language(simulated
     )
     assert violations == []
     assert ("utter_data_deleted", "ary-Latn") in response_of(received[-1])
+
+
+def test_after_a_decline_and_a_handoff_in_arabic_the_bot_answers_in_arabic(simulated) -> None:
+    """Found by the bench (seed 15): the decline forgets the language; the person then writes
+    Arabic to the mediator only (Rasa never sees it); after the close a shared location was
+    answered in French. Now the hand-off follows their language and hands it back."""
+    steps = [
+        Step("decline"),
+        Step("number", 7),
+        Step("number", 7),
+        Step("topic_town", "oujda"),
+        Step("desk_close"),
+        Step("location", "tiznit"),
+    ]
+    violations, received = play(simulated, "ar", steps)
+    assert violations == []
+    assert any(is_response(m, "utter_handoff_requested") for m in received)
+    assert is_response(received[-1], "utter_location_results")
+    assert {lang for _, lang in response_of(received[-1])} <= {"ar", None}
+    assert ("utter_location_results", "ar") in response_of(received[-1])
