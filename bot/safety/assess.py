@@ -545,11 +545,15 @@ def assess(text: str, language: str | None = None, *, learned: bool = True) -> D
             continue  # a slot none of whose words is in the message
         if rule.regex.search(texts[rule.view]):
             found[rule.kind] = (rule.imminent, rule.name)
+    cancelled = False
     for kind in list(found):
         cancel = patterns.cancels.get(kind)
         if cancel is not None and cancel.search(folded):
             del found[kind]
-    if learned and not found:
+            cancelled = True
+    # A cancel explained the danger words away (a joke, a film, news): the classifier, which
+    # reads the same words, is not asked to find them again.
+    if learned and not found and not cancelled:
         # What no pattern foresaw: the classifier's opinion (it never overrules a pattern).
         model = classifier()
         signs = features(folded, skel)
