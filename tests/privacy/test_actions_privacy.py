@@ -115,7 +115,7 @@ async def test_delete_erases_and_confirms(db) -> None:
 async def test_delete_confirmation_still_reaches_the_person(db) -> None:
     """Issue 15 (3): the erasure removed the address before the confirmation was sent, so
     "please delete all my data" got silence. The address now goes a few seconds later."""
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
 
     from bot.channels.base import OutgoingMessage
     from bot.channels.store import ChannelStore
@@ -139,7 +139,11 @@ async def test_delete_confirmation_still_reaches_the_person(db) -> None:
     )
     assert responses == ["utter_data_deleted"] and delivered
     assert sender.sent[0]["to"] == "+212612345678"
-    privacy.complete_erasures(db, None, final=True)
+    # The run 3 s later keeps the address (a slow turn's confirmation may still be on its
+    # way); the final run 30 s later removes it.
+    privacy.complete_erasures(db, None, now=privacy.utcnow() + timedelta(seconds=3))
+    assert store.contact("wa-p1") is not None
+    privacy.complete_erasures(db, None, final=True, now=privacy.utcnow() + timedelta(seconds=30))
     assert store.contact("wa-p1") is None
 
 
