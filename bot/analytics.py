@@ -86,7 +86,7 @@ def hour_of(moment: datetime | None) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def validate(
+def validate(  # noqa: C901 (docs/architecture.md)
     kind: str,
     *,
     person: str | None = None,

@@ -273,7 +273,7 @@ def _env_name(name: str) -> str:
     return name.upper()
 
 
-def load_settings(
+def load_settings(  # noqa: C901 (docs/architecture.md)
     environ: Mapping[str, str] | None = None, env_file: Path | None = ROOT / ".env"
 ) -> Settings:
     """Build settings from ``environ`` (default: the process environment) and a .env file.

@@ -82,14 +82,14 @@ def _hours(periods: tuple[OpeningPeriod, ...], names: dict[str, str]) -> str:
     return "; ".join(f"{_days(p.days, names)} {p.open}–{p.close}" for p in periods)
 
 
-def render_entry(
+def render_entry(  # noqa: C901 (docs/architecture.md)
     entry: Entry,
     lang: str,
     number: int | None = None,
     distance_km: float | None = None,
     compact: bool = False,
     place: dict[str, str] | None = None,
-) -> str:
+) -> str:  # noqa: C901 (docs/architecture.md)
     """Render one entry as a block of lines; ``compact`` keeps only name, contact and place."""
     labels = labels_for(lang)
     head = f"*{pick(entry.name, lang)}*"
