@@ -1,12 +1,13 @@
 """Safety benchmark: does the assistant recognise a person in danger? (issue 14)
 
-Reads bench/data/safety/dev.tsv (patterns and the classifier's settings are tuned on it)
-and heldout.tsv (never used for tuning: the figures that count), and reports, per language
-and per kind: recall (a danger message recognised as a danger), the kind named, the
-false-alarm rate on ordinary messages with frightening words, the false-alarm rate on
-everyday requests (the NLU held-out set), and milliseconds per message. Detectors: what the
-assistant runs (patterns and classifier together), each alone, and the baseline of the
-pipeline before this work: the Rasa intent ``ask_emergency`` alone (the trained model).
+Reads bench/data/safety/dev.tsv and dev-2.tsv (patterns and the classifier's settings are
+tuned on them) and heldout.tsv (never used for tuning: the figures that count), and
+reports, per language and per kind: recall (a danger message recognised as a danger), the
+kind named, the false-alarm rate on ordinary messages with frightening words, the
+false-alarm rate on everyday requests (the NLU held-out set), and milliseconds per
+message. Detectors: what the assistant runs (patterns and classifier together), each
+alone, and the baseline of the pipeline before this work: the Rasa intent
+``ask_emergency`` alone (the trained model).
 
     .venv/bin/python bench/safety_bench.py [--no-baseline]
 
@@ -46,6 +47,8 @@ DATA = ROOT / "bench" / "data" / "safety"
 OUT = ROOT / "bench" / "results" / "safety.json"
 MODEL = ROOT / "models" / "current.tar.gz"
 LANGS = ("fr", "en", "es", "ar", "ary-Latn")
+# dev-2 is the first held-out set, retired once reported (bench/data/safety/README.md).
+SPLITS = ("dev", "dev-2", "heldout")
 TARGETS = {"recall": 0.98, "recall_each": 0.95, "false_alarms": 0.03, "ms_per_message": 1.0}
 
 
@@ -170,7 +173,9 @@ def table(result: dict[str, Any]) -> str:
             cells = [split, name, r["recall"], *[r["recall_by_language"][k] for k in LANGS]]
             cells += [r["kind_accuracy"], r["false_alarm_rate"]]
             lines.append("| " + " | ".join("" if c is None else str(c) for c in cells) + " |")
-    held = splits["heldout"]["assistant"]
+    # Without a held-out set (bench/data/safety/README.md), the last split read stands in,
+    # and the targets are not claimed.
+    held = splits.get("heldout", splits[list(splits)[-1]])["assistant"]
     lines += [
         "",
         "Held-out recall by kind: "
@@ -197,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     splits: dict[str, dict[str, Any]] = {}
     every: list[dict[str, str]] = []
-    for split in ("dev", "heldout"):
+    for split in [s for s in SPLITS if (DATA / f"{s}.tsv").is_file()]:
         data = rows(split)
         every += data
         splits[split] = {name: score(data, detect) for name, detect in DETECTORS.items()}
@@ -218,16 +223,18 @@ def main(argv: list[str] | None = None) -> int:
         name: _ratio(sum(detect(r["text"], "") is not None for r in plain), len(plain))
         for name, detect in DETECTORS.items()
     }
-    held = splits["heldout"]["assistant"]
+    held = splits.get("heldout", splits[list(splits)[-1]])["assistant"]
     speed = timing([r["text"] for r in every])
     each = [*held["recall_by_language"].values(), *held["recall_by_kind"].values()]
     result: dict[str, Any] = {
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "data": {s: len(rows(s)) for s in ("dev", "heldout")},
+        "data": {s: len(rows(s)) for s in splits},
         "note": (
             "The classifier is trained on bot/safety/training/ and the NLU examples; patterns,"
-            " threshold and regularisation are tuned on dev.tsv only; heldout.tsv is never read"
+            " threshold and regularisation are tuned on dev.tsv and dev-2.tsv (the first"
+            " held-out set, retired on 2026-12-03 once reported) and by cross-validation on the"
+            " training data; heldout.tsv (written fresh that day, independently) is never read"
             " while tuning. 'assistant' is what runs: patterns and classifier together."
         ),
         "training_messages": len(training_rows()),
@@ -242,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         "false alarms <= 3%": (held["false_alarm_rate"] or 0) <= TARGETS["false_alarms"],
         "<= 1 ms per message (CPU time)": speed["cpu_mean_ms"] <= TARGETS["ms_per_message"],
     }
+    if "heldout" not in splits:
+        result["targets_met"] = {"no held-out set: targets not measured": False}
     result["summary_table"] = table(result)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(result["summary_table"])
