@@ -9,9 +9,8 @@ from rasa_sdk import Tracker
 
 from bot.directory import DirectoryStore
 from bot.language import SUPPORTED_REPLY_LANGUAGES
+from bot.messaging import DEFAULT_LANGUAGE
 from bot.settings import load_settings
-
-DEFAULT_LANGUAGE = "fr"
 
 
 @lru_cache(maxsize=1)

@@ -20,7 +20,8 @@ from actions.common import (
     reply_language,
     user_intents,
 )
-from bot.handoff.relay import HandoffRuntime, runtime_for
+from bot.app import runtime_for
+from bot.handoff.relay import HandoffRuntime
 from bot.handoff.tickets import CONTEXT_MESSAGES, TicketRequest
 from bot.settings import load_settings
 

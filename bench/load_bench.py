@@ -12,7 +12,7 @@ Phases, for one replica and then two (sharing PostgreSQL and Redis, webhooks rou
 - ``burst`` (ours only): each person sends its three messages 2 ms apart, alternating
   replicas, and re-sends 10 % of them (Twilio retries): counts lost, duplicated, reordered.
 The baseline is Rasa's own REST channel on the same servers, model and profile. Our
-servers speed up stock Rasa code (bot/channels/rasa_patches.py, bot/tracker_store.py),
+servers speed up stock Rasa code (bot/rasa/patches.py, bot/rasa/tracker_store.py),
 which Rasa's REST channel enjoys too; so the benchmark first runs a *stock* Rasa server
 (REST only: none of our channels, hence none of our patches; Rasa's own SQL tracker
 store) on the same model and databases, for the comparison with Rasa as shipped.
@@ -219,7 +219,7 @@ def stock_files(directory: Path) -> tuple[Path, Path]:
         if line and not line.startswith((" ", "#")):
             in_tracker_store = line.startswith("tracker_store:")
         elif in_tracker_store and line.strip().startswith("type:"):
-            line = "  type: SQL"  # Rasa's own store instead of bot.tracker_store's
+            line = "  type: SQL"  # Rasa's own store instead of bot.rasa.tracker_store's
         out.append(line)
     (directory / "endpoints.yml").write_text("\n".join(out) + "\n", encoding="utf-8")
     (directory / "credentials.yml").write_text("rest:\n", encoding="utf-8")

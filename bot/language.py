@@ -1,6 +1,4 @@
-"""Language detection for short phone messages (issue 4).
-
-Plain Python on purpose (no rasa import) so actions, channels and benchmarks can use it.
+"""Language detection for short phone messages: plain Python, for actions, channels, benches.
 
 Codes returned by :func:`detect`:
 
@@ -43,6 +41,8 @@ from typing import Any
 
 import yaml
 
+from bot.messaging import REPLY_LANGUAGES
+
 __all__ = [
     "ALL_CODES",
     "Detection",
@@ -51,7 +51,7 @@ __all__ = [
     "next_language",
 ]
 
-SUPPORTED_REPLY_LANGUAGES: tuple[str, ...] = ("fr", "en", "es", "ar", "ary-Latn")
+SUPPORTED_REPLY_LANGUAGES: tuple[str, ...] = REPLY_LANGUAGES
 ALL_CODES: frozenset[str] = frozenset(SUPPORTED_REPLY_LANGUAGES + ("zgh", "und"))
 LATIN_CLASSES: tuple[str, ...] = ("fr", "en", "es", "ary-Latn")
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.directory import DirectoryStore, UnknownPlaceError, render, render_with_count
+from bot.messaging import MAX_UNITS, TELEGRAM_MAX_UNITS
 
 # Platform limits on one message; other channels (REST, playground) use Telegram's.
-CHANNEL_MAX_CHARS = {"whatsapp": 1600, "telegram": 4096}
-DEFAULT_MAX_CHARS = 4096
+CHANNEL_MAX_CHARS = MAX_UNITS
+DEFAULT_MAX_CHARS = TELEGRAM_MAX_UNITS
 RESULTS_PER_MESSAGE = 3
 # Fallback turns in a row after which a person takes over.
 MISUNDERSTOOD_TURNS_BEFORE_HANDOFF = 2

@@ -107,12 +107,12 @@ def secure_var_dir(var_dir: Path) -> list[str]:
 
 def rasa_command(settings: Settings, endpoints: Path, credentials: Path) -> list[str]:
     """The Rasa server command line."""
-    # bot.rasa_server switches the API by the settings and adds --auth-token inside the
-    # process: ps shows no token. The REST channel's policy is in bot/channels/rest_auth.py.
+    # bot.rasa.server switches the API by the settings and adds --auth-token inside the
+    # process: ps shows no token. The REST channel's policy is in bot/rasa/rest_auth.py.
     cmd = [
         sys.executable,
         "-m",
-        "bot.rasa_server",
+        "bot.rasa.server",
         "run",
         "--model",
         str(settings.model_path),

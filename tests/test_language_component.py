@@ -1,4 +1,4 @@
-"""Tests for the Rasa adapter bot.nlu.language_component (issue 4)."""
+"""Tests for the Rasa adapter bot.rasa.nlu.language_component (issue 4)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
 
 from bot.language import ALL_CODES  # noqa: E402
-from bot.nlu.language_component import LanguageDetector  # noqa: E402
+from bot.rasa.nlu.language_component import LanguageDetector  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_process_training_data_is_unchanged(component: LanguageDetector) -> None
 def test_registered_as_message_featurizer() -> None:
     from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 
-    registered = DefaultV1Recipe._from_registry("bot.nlu.language_component.LanguageDetector")
+    registered = DefaultV1Recipe._from_registry("bot.rasa.nlu.language_component.LanguageDetector")
     assert registered.clazz is LanguageDetector
     assert DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER in registered.types
     assert registered.is_trainable is False

@@ -1,4 +1,4 @@
-"""Rasa's ticket lock, atomic across replicas (bot/lock_store.py), on the local Redis."""
+"""Rasa's ticket lock, atomic across replicas (bot/rasa/lock_store.py), on the local Redis."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ pytest.importorskip("rasa")
 from rasa.core.lock_store import RedisLockStore  # noqa: E402
 from rasa.utils.endpoints import EndpointConfig  # noqa: E402
 
-from bot.lock_store import AtomicRedisLockStore  # noqa: E402
+from bot.rasa.lock_store import AtomicRedisLockStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.services
@@ -35,7 +35,7 @@ def _store(redis_url: str, cls: type = AtomicRedisLockStore, **kwargs: object): 
 
 def test_built_from_the_endpoints_file_like_rasa_redis(redis_url: str) -> None:
     endpoints = yaml.safe_load((ROOT / "endpoints.prod.yml").read_text(encoding="utf-8"))
-    assert endpoints["lock_store"]["type"] == "bot.lock_store.AtomicRedisLockStore"
+    assert endpoints["lock_store"]["type"] == "bot.rasa.lock_store.AtomicRedisLockStore"
     url = urlsplit(redis_url)
     config = EndpointConfig(
         url=url.hostname, port=url.port, db=url.path.strip("/"), key_prefix="prim", poll_seconds=0.2

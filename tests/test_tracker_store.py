@@ -1,4 +1,4 @@
-"""The production tracker store survives a database blip (bot/tracker_store.py)."""
+"""The production tracker store survives a database blip (bot/rasa/tracker_store.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from rasa.shared.core.events import UserUttered  # noqa: E402
 from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from bot import tracker_store  # noqa: E402
-from bot.tracker_store import ResilientSQLTrackerStore  # noqa: E402
+from bot.rasa import tracker_store  # noqa: E402
+from bot.rasa.tracker_store import ResilientSQLTrackerStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_other_errors_are_not_retried(
 
 def test_the_production_profile_uses_it() -> None:
     endpoints = yaml.safe_load((ROOT / "endpoints.prod.yml").read_text(encoding="utf-8"))
-    assert endpoints["tracker_store"]["type"] == "bot.tracker_store.ResilientSQLTrackerStore"
+    assert endpoints["tracker_store"]["type"] == "bot.rasa.tracker_store.ResilientSQLTrackerStore"
 
 
 def test_database_work_runs_off_the_event_loop(

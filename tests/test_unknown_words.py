@@ -1,5 +1,5 @@
 """A message made only of unknown words is not understood (bot/nlu/vocabulary.py and its
-Rasa adapter bot/nlu/unknown_words.py)."""
+Rasa adapter bot/rasa/nlu/unknown_words.py)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_component_trains_persists_loads_and_overrides(tmp_path: Path) -> None:
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlu.unknown_words import UnknownWordsFallback
+    from bot.rasa.nlu.unknown_words import UnknownWordsFallback
 
     storage = LocalModelStorage(tmp_path)
     resource = Resource("unknown_words")
@@ -123,7 +123,7 @@ def test_component_without_vocabulary_changes_nothing(tmp_path: Path) -> None:
     from rasa.engine.storage.resource import Resource
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.nlu.unknown_words import UnknownWordsFallback
+    from bot.rasa.nlu.unknown_words import UnknownWordsFallback
 
     component = UnknownWordsFallback.load(
         {},

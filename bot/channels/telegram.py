@@ -1,43 +1,18 @@
-"""Telegram as a Rasa input channel: ``POST /webhooks/telegram/webhook``.
+"""Telegram updates into the channels' vocabulary: pure parsing, no Rasa or web framework.
 
-Every request must carry ``X-Telegram-Bot-Api-Secret-Token`` equal to
-``TELEGRAM_WEBHOOK_SECRET`` (compared in constant time; set it with setWebhook's
-``secret_token``); anything else gets 403 and never reaches Rasa. Retried updates (same
-update_id) get 200 and are not processed again. Updates without a message (edits, chat
-member changes) are acknowledged; button presses are answered (answerCallbackQuery).
+The webhook itself (secret token, dedupe, ordering) is ``bot.rasa.telegram``.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
-from collections.abc import Awaitable, Callable
-from http import HTTPStatus
-from typing import Any
 
-from rasa.core.channels.channel import UserMessage
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
 from telegram import Message, Update
 
 from bot.channels import base
 from bot.channels.base import IncomingMessage, clean_text, truncate_input, typed_text
-from bot.channels.interceptors import default_interceptors
-from bot.channels.outbound import build_delivery, register
-from bot.channels.pipeline import Pipeline
-from bot.channels.rasa_common import (
-    DeliveryOutput,
-    PlatformInput,
-    accepted,
-    limit_body,
-    rasa_dispatch,
-)
-from bot.channels.store import ChannelStore
-from bot.channels.telegram_api import TelegramDelivery, payload_for_callback
+from bot.channels.telegram_api import payload_for_callback
 from bot.pseudonyms import pseudonym
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +109,13 @@ def parse_update(update: Update, key: str) -> IncomingMessage | None:
     return incoming
 
 
-def _callback_mapper(message: IncomingMessage, payloads: tuple[str, ...]) -> str | None:
+def callback_mapper(message: IncomingMessage, payloads: tuple[str, ...]) -> str | None:
     if message.kind == base.CALLBACK:
         return payload_for_callback(message.text, payloads)
     return None
 
 
-def _describe_unanswered(update: Update) -> str:
+def describe_unanswered(update: Update) -> str:
     if update.my_chat_member is not None:
         status = update.my_chat_member.new_chat_member.status
         return f"my_chat_member ({status})"
@@ -158,110 +133,3 @@ def _describe_unanswered(update: Update) -> str:
         if getattr(update, name, None) is not None
     ]
     return ", ".join(kinds) or "unknown update"
-
-
-class TelegramOutput(DeliveryOutput):
-    """Replies to Telegram people through the Bot API."""
-
-    channel_name = CHANNEL
-
-
-class TelegramInput(PlatformInput):
-    """Telegram webhook with secret-token check, dedupe and ordered processing."""
-
-    channel = CHANNEL
-    credential_fields = CREDENTIAL_FIELDS
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.delivery: TelegramDelivery | None = None
-
-    @property
-    def configured(self) -> bool:
-        """True when the bot token and the webhook secret are both set."""
-        return bool(self.settings.telegram_bot_token and self.settings.telegram_webhook_secret)
-
-    def not_configured(self) -> None:
-        if self.settings.telegram_bot_token:
-            log.error(
-                "TELEGRAM_WEBHOOK_SECRET is empty: the Telegram webhook answers 503 "
-                "until it is set (unauthenticated updates are never accepted)"
-            )
-        else:
-            log.warning("Telegram channel not configured: its webhook answers 503")
-
-    def start_pipeline(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], store: ChannelStore
-    ) -> None:
-        delivery = build_delivery(CHANNEL, self.settings, store)
-        assert isinstance(delivery, TelegramDelivery)
-        self.delivery = delivery
-        register(CHANNEL, delivery, self.settings)
-        self.output = TelegramOutput(delivery)
-        self.pipeline = Pipeline(
-            CHANNEL,
-            store,
-            delivery,
-            rasa_dispatch(on_new_message, self.output, CHANNEL),
-            default_interceptors(self.settings, store.engine),
-            reply_mapper=_callback_mapper,
-            acknowledge=self._answer_callback,
-            order=self.turn_order(),
-        )
-
-    async def _answer_callback(self, message: IncomingMessage) -> None:
-        if self.delivery is not None and message.callback_id:
-            await self.delivery.sender.answer_callback(message.callback_id)
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        bp = self.start_blueprint("telegram_webhook", on_new_message)
-        limit_body(f"/webhooks/{self.name()}/webhook", MAX_BODY_BYTES)
-
-        @bp.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            """Check the secret token, record the update, queue it, answer at once."""
-            pipeline, delivery = await self.ready_pipeline(), self.delivery
-            if pipeline is None or delivery is None:
-                return response.text("not configured", status=HTTPStatus.SERVICE_UNAVAILABLE)
-            given = request.headers.get(SECRET_HEADER, "")
-            expected = self.settings.telegram_webhook_secret
-            if not given or not hmac.compare_digest(
-                given.encode("utf-8", "replace"), expected.encode("utf-8")
-            ):
-                log.warning(
-                    "Telegram webhook: %s secret token from %s, refused",
-                    "wrong" if given else "missing",
-                    request.remote_addr or request.ip,
-                )
-                return response.text("forbidden", status=HTTPStatus.FORBIDDEN)
-            body = request.body or b""
-            if len(body) > MAX_BODY_BYTES:
-                return response.text("too large", status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-            try:
-                data = json.loads(body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                log.warning("Telegram webhook: body is not UTF-8 JSON")
-                return response.text("invalid JSON", status=HTTPStatus.BAD_REQUEST)
-            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
-                log.warning("Telegram webhook: JSON without an integer update_id")
-                return response.text("not an update", status=HTTPStatus.BAD_REQUEST)
-            try:
-                update = Update.de_json(data, delivery.sender.bot)
-                message = parse_update(update, self.key) if update is not None else None
-            except Exception as exc:  # noqa: BLE001 (a malformed update is the sender's error)
-                log.warning(
-                    "Telegram webhook: malformed update %s (%s)",
-                    data.get("update_id"),
-                    exc.__class__.__name__,
-                )
-                return response.text("malformed update", status=HTTPStatus.BAD_REQUEST)
-            if message is None:
-                log.info(
-                    "Telegram update %s: %s, nothing to answer",
-                    data["update_id"],
-                    _describe_unanswered(update) if update else "empty",
-                )
-                return response.json({"ok": True})
-            return accepted(await pipeline.accept(message), response.json({"ok": True}))
-
-        return bp

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bot.messaging import REPLY_LANGUAGES
+
 # Closed vocabularies; the README documents each value for admins.
 CATEGORIES: tuple[str, ...] = (
     "health",
@@ -21,7 +23,7 @@ CATEGORIES: tuple[str, ...] = (
 AUDIENCES: tuple[str, ...] = ("migrants", "mre", "returnees", "women", "children", "all")
 REGIONS: tuple[str, ...] = ("souss-massa", "oriental", "national")
 # Languages the bot speaks; "ary-Latn" is Moroccan Arabic written in Latin letters.
-LANGS: tuple[str, ...] = ("fr", "en", "es", "ar", "ary-Latn")
+LANGS: tuple[str, ...] = REPLY_LANGUAGES
 REQUIRED_NAME_LANGS: tuple[str, ...] = ("fr", "ar")
 REQUIRED_DESCRIPTION_LANGS: tuple[str, ...] = ("fr", "ar", "en")
 # Languages a service may speak with visitors (ISO 639 codes; shi = Tachelhit, rif = Tarifit).

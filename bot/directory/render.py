@@ -10,11 +10,12 @@ import yaml
 
 from bot.directory.model import LANGS, WEEKDAYS, Entry, OpeningPeriod
 from bot.directory.search import SearchResult
+from bot.messaging import MAX_UNITS, TELEGRAM_MAX_UNITS, WHATSAPP_MAX_UNITS
 
 LABELS_PATH = Path(__file__).with_name("labels.yml")
-WHATSAPP_MAX = 1600
-TELEGRAM_MAX = 4096
-CHANNEL_LIMITS = {"whatsapp": WHATSAPP_MAX, "telegram": TELEGRAM_MAX}
+WHATSAPP_MAX = WHATSAPP_MAX_UNITS
+TELEGRAM_MAX = TELEGRAM_MAX_UNITS
+CHANNEL_LIMITS = MAX_UNITS
 # Language to fall back to, in order, when an entry lacks a translation.
 # ary-Latn (Darija in Latin letters) falls back to French, not Arabic script: the person has shown
 # they read Latin letters but not that they read Arabic script (MRE schooled abroad, migrants who

@@ -51,8 +51,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _runtime():  # noqa: ANN202
+    from bot.app import build_runtime
     from bot.db import make_engine, migrate
-    from bot.handoff.relay import build_runtime
 
     settings = load_settings()
     engine = make_engine(settings.effective_database_url)

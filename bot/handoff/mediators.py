@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from bot.messaging import REPLY_LANGUAGES
+
 TIMEZONE = ZoneInfo("Africa/Casablanca")
 CHANNELS = ("telegram", "whatsapp")
-LANGUAGES = ("fr", "en", "es", "ar", "ary-Latn")
+LANGUAGES = REPLY_LANGUAGES
 REGIONS = ("souss-massa", "oriental", "all")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FIELDS = ("id", "name", "channel", "address", "regions", "languages", "hours", "admin")

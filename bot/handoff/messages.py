@@ -8,8 +8,10 @@ from typing import Any
 
 import yaml
 
+from bot.messaging import REPLY_LANGUAGES
+
 PATH = Path(__file__).with_name("messages.yml")
-PERSON_LANGUAGES = ("fr", "en", "es", "ar", "ary-Latn")
+PERSON_LANGUAGES = REPLY_LANGUAGES
 MEDIATOR_LANGUAGES = ("fr", "en")
 DEFAULT = "fr"
 

@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
 
-from bot.channels.base import Button
 from bot.handoff import tickets as store
 from bot.handoff.mediators import Mediator, Registry
 from bot.handoff.messages import mediator_text
@@ -29,7 +28,7 @@ from bot.handoff.models import outbox
 from bot.handoff.routing import Clock, SystemClock
 from bot.handoff.service import mediator_lang
 from bot.handoff.tickets import naive
-from bot.settings import Settings
+from bot.messaging import Button
 
 log = logging.getLogger(__name__)
 
@@ -151,51 +150,12 @@ class WhatsAppMediatorSender:
                 + "\n"
                 + text
             )
-        from bot.channels.base import WHATSAPP_MAX_UNITS, split_message
+        from bot.messaging import WHATSAPP_MAX_UNITS, split_message
 
         for part in split_message(text, WHATSAPP_MAX_UNITS):
             if await self.sender.send(mediator.address, body=part) is None:
                 return False
         return True
-
-
-def senders_from_settings(settings: Settings) -> dict[str, MediatorSender]:
-    """Mediator senders for the configured platforms."""
-    senders: dict[str, MediatorSender] = {}
-    people = None
-    if settings.telegram_bot_token:
-        from bot.channels.telegram_api import TelegramSender
-
-        people = TelegramSender(settings.telegram_bot_token, settings.telegram_api_base_url)
-    if settings.mediator_telegram_bot_token:
-        from bot.channels.telegram_api import TelegramSender
-
-        senders["telegram"] = TelegramMediatorSender(
-            TelegramSender(settings.mediator_telegram_bot_token, settings.telegram_api_base_url),
-            people,
-        )
-    if settings.has_whatsapp and settings.twilio_whatsapp_number:
-        from bot.channels.twilio_api import TwilioSender
-
-        senders["whatsapp"] = WhatsAppMediatorSender(
-            TwilioSender(
-                settings.twilio_account_sid,
-                settings.twilio_auth_token,
-                settings.twilio_whatsapp_number,
-                base_url=settings.twilio_api_base_url,
-            )
-        )
-    return senders
-
-
-def person_sender_from_settings(settings: Settings) -> PersonSender:
-    """Send to a person through the channels' outbound (their own channel)."""
-    from bot.channels.outbound import send_to_person
-
-    async def send(pseudonym: str, text: str, buttons: Sequence[Button]) -> bool:
-        return await send_to_person(pseudonym, text, list(buttons), settings=settings)
-
-    return send
 
 
 @dataclass

@@ -7,8 +7,9 @@
 * A person just asked for a rating -> the rating is recorded.
 * Anything else -> Rasa. A non-mediator typing a mediator command is refused and logged.
 
-``runtime_for`` builds one :class:`HandoffRuntime` per process and database: the service,
-the desk, the outbox flusher and the scheduler loop. No Rasa import.
+A :class:`HandoffRuntime` holds the service, the desk, the outbox flusher and the scheduler
+loop; ``bot.app`` builds it (with the senders of the configured platforms). It imports
+nothing from the channels: both speak ``bot.messaging``.
 """
 
 from __future__ import annotations
@@ -16,22 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy.engine import Engine
-
-from bot.channels.base import CALLBACK, LOCATION, TEXT, IncomingMessage
 from bot.handoff import tickets as store
 from bot.handoff.desk import Desk, looks_like_command
 from bot.handoff.mediators import Mediator, RegistryFile
 from bot.handoff.messages import person_text
-from bot.handoff.outbox import Flusher, person_sender_from_settings, senders_from_settings
-from bot.handoff.routing import Clock, Policy, SystemClock
+from bot.handoff.outbox import Flusher
 from bot.handoff.service import Handoff, parse_rating
 from bot.handoff.tickets import Ticket
+from bot.messaging import CALLBACK, LOCATION, TEXT, IncomingMessage
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -184,7 +181,7 @@ class HandoffRuntime:
     async def handoff_say_refusal(self, message: IncomingMessage) -> None:
         """Tell a person that mediator commands are not for them (in their channel)."""
         now = self.handoff.clock.now()
-        from bot.channels.base import guess_language
+        from bot.messaging import guess_language
 
         text = person_text("not_a_mediator", guess_language(message.text))
         await asyncio.to_thread(self._enqueue_for_person, message.sender, text, now)
@@ -210,7 +207,7 @@ class HandoffRuntime:
 
 @dataclass
 class HandoffInterceptor:
-    """The channels' interceptor (bot.channels.interceptors.default_interceptors)."""
+    """The channels' interceptor (built by bot.app.interceptors)."""
 
     runtime: HandoffRuntime
 
@@ -222,61 +219,3 @@ class HandoffInterceptor:
                 await self.runtime.from_mediator(mediator, message)
                 return True
         return await self.runtime.from_person(message)
-
-
-_runtimes: dict[str, HandoffRuntime] = {}
-_lock = threading.Lock()
-
-
-def build_runtime(settings: Settings, engine: Engine, clock: Clock | None = None) -> HandoffRuntime:
-    """A runtime from settings (senders to the configured platforms)."""
-    from bot.handoff.models import ensure_schema
-
-    ensure_schema(engine)
-    registry_file = RegistryFile(settings.mediators_file)
-    registry = registry_file.current
-    elsewhere: frozenset[str] = frozenset()
-    if settings.playground_enabled:
-        from bot.channels.playground import CHANNEL, with_playground
-
-        registry = with_playground(registry)
-        # The playground's desk lives in the Rasa server: other processes leave it its rows.
-        elsewhere = frozenset({CHANNEL})
-    clock = clock or SystemClock()
-    try:
-        from bot.privacy import analytics_key
-
-        key: str | None = analytics_key(settings)
-    except Exception:  # noqa: BLE001 (no key: events without a person link)
-        key = None
-    handoff = Handoff(
-        engine=engine,
-        registry=registry,
-        clock=clock,
-        policy=Policy(
-            widen_after=timedelta(minutes=settings.handoff_widen_after_minutes),
-            expire_after=timedelta(hours=settings.handoff_expire_after_hours),
-        ),
-        meanwhile=meanwhile_from_settings(settings),
-        analytics_key=key,
-        declined=_declined,
-    )
-    flusher = Flusher(
-        engine,
-        registry,
-        person_sender_from_settings(settings),
-        senders_from_settings(settings),
-        clock=clock,
-        elsewhere=elsewhere,
-    )
-    return HandoffRuntime(handoff, flusher, registry_file)
-
-
-def runtime_for(settings: Settings, engine: Engine) -> HandoffRuntime:
-    """The process's runtime for this database (shared by every channel)."""
-    url = engine.url.render_as_string(hide_password=False)
-    with _lock:
-        runtime = _runtimes.get(url)
-        if runtime is None:
-            runtime = _runtimes[url] = build_runtime(settings, engine)
-        return runtime

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
+from bot.messaging import DEFAULT_LANGUAGE, REPLY_LANGUAGES
 from bot.safety.assess import KINDS, SUICIDE, Danger
 
 MESSAGES_PATH = Path(__file__).with_name("messages.yml")
-DEFAULT_LANGUAGE = "fr"
 # How many numbers one help message lists (the first kind's, then the second kind's).
 MAX_NUMBERS = 4
 # Button payloads the safety interceptor answers itself (never Rasa).
@@ -81,7 +81,7 @@ def number_lines(danger: Danger, lang: str, directory: Any) -> list[str]:
     return lines
 
 
-LANGUAGES = ("fr", "en", "es", "ar", "ary-Latn")
+LANGUAGES = REPLY_LANGUAGES
 
 
 def ask_mediator_payload(kind: str, lang: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from bot.channels.telegram import TelegramInput
-from bot.channels.whatsapp import WhatsAppInput
+from bot.rasa.telegram import TelegramInput
+from bot.rasa.whatsapp import WhatsAppInput
 from tests.channels.conftest import channel_settings
 
 

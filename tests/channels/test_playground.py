@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_runtime
 from bot.channels import base
 from bot.channels.base import Button, IncomingMessage, OutgoingMessage, utf16_units
 from bot.channels.outbound import register
@@ -33,7 +34,7 @@ from bot.channels.playground import (
 from bot.channels.store import ChannelStore, shared_store
 from bot.handoff.mediators import Registry, parse_registry
 from bot.handoff.outbox import Flusher
-from bot.handoff.relay import HandoffInterceptor, build_runtime
+from bot.handoff.relay import HandoffInterceptor
 from bot.handoff.tickets import TicketRequest
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -76,7 +77,7 @@ def test_the_production_profile_never_serves_the_playground() -> None:
 
 
 def test_disabled_adapter_sets_nothing_up(tmp_path: Path) -> None:
-    from bot.channels.playground_input import PlaygroundInput
+    from bot.rasa.playground import PlaygroundInput
 
     async def nothing(_message: object) -> None:
         return None
@@ -471,4 +472,4 @@ def test_credentials_register_the_playground_channel() -> None:
     from bot.settings import ROOT
 
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
-    assert "bot.channels.playground_input.PlaygroundInput" in credentials
+    assert "bot.rasa.playground.PlaygroundInput" in credentials

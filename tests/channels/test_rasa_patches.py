@@ -1,4 +1,4 @@
-"""The speed-ups of stock Rasa keep its behaviour (bot/channels/rasa_patches.py)."""
+"""The speed-ups of stock Rasa keep its behaviour (bot/rasa/patches.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-from bot.channels import rasa_patches
+from bot.rasa import patches as rasa_patches
 
 VALID = [
     {},
@@ -71,7 +71,7 @@ def test_it_is_much_faster_than_revalidating_the_schema(action: RemoteAction) ->
 
 PARSE_SCRIPT = """
 import asyncio, json, logging, sys
-from bot.channels import rasa_patches
+from bot.rasa import patches as rasa_patches
 if sys.argv[2] == "patched":
     rasa_patches.install()
 from rasa.core.agent import load_agent

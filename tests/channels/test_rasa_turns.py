@@ -1,5 +1,5 @@
 """Every turn of Rasa ends listening, so one failed turn never silences the next ones
-(bot/channels/rasa_turns.py, issue 16).
+(bot/rasa/turns.py, issue 16).
 
 Rasa's own prediction loop and action runner, with the policies replaced by a script and
 a custom action whose server is not there (nothing listens on port 9): no model needed.
@@ -21,7 +21,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.channels import rasa_turns
+from bot.rasa import turns as rasa_turns
 
 DOMAIN = Domain.from_yaml(
     """

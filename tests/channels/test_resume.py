@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rasa.shared.core.events import ConversationResumed, SlotSet
 
-from bot.channels.mediator_telegram import resume_events
+from bot.rasa.mediator_telegram import resume_events
 
 
 def test_resume_sets_the_language_rasa_never_saw() -> None:

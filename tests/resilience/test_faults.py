@@ -86,7 +86,7 @@ def test_action_server_killed_mid_conversation(twilio: TwilioFake, tmp_path: Pat
                 time.sleep(0.2)
             assert supervisor.restarts == 1 and supervisor.failed() is None
             # The same person's next message, within 30 s of the crash: the right answer (it
-            # tripped Rasa's circuit breaker and got nothing: bot/channels/rasa_turns.py).
+            # tripped Rasa's circuit breaker and got nothing: bot/rasa/turns.py).
             assert time.monotonic() - killed < 30
             replies = _say(assistant.rasa_url, twilio, number, "bghit tbib f nador")
             assert replies and _is_results(replies[0], "ary-Latn"), replies

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.base import IncomingMessage, OutgoingMessage
-from bot.channels.rasa_common import AfterDangerOutput, DeliveryOutput, rasa_dispatch
+from bot.rasa.common import AfterDangerOutput, DeliveryOutput, rasa_dispatch
 
 
 class Collect:

@@ -100,8 +100,8 @@ def test_api_and_rest_channel_are_off_in_prod_unless_enabled() -> None:
     """High: Rasa's REST channel (sender chosen by the caller) and HTTP API ran in prod."""
     from http import HTTPStatus
 
-    from bot.channels.rest_auth import refusal
-    from bot.rasa_server import rasa_argv
+    from bot.rasa.rest_auth import refusal
+    from bot.rasa.server import rasa_argv
 
     prod = load_settings(environ=PROD, env_file=None)
     assert not prod.api_enabled and not prod.rest_enabled
@@ -111,7 +111,7 @@ def test_api_and_rest_channel_are_off_in_prod_unless_enabled() -> None:
     assert refusal(prod.rest_enabled, "", None, None) == (HTTPStatus.NOT_FOUND, ANY_REASON)
     # credentials.yml registers our REST channel, not Rasa's open one.
     credentials = (ROOT / "credentials.yml").read_text(encoding="utf-8")
-    assert "bot.channels.rest_auth.TokenRestInput:" in credentials
+    assert "bot.rasa.rest_auth.TokenRestInput:" in credentials
     assert "\nrest:" not in credentials
     # Enabled in prod: only with the token, which the REST channel then requires.
     on = load_settings(
@@ -138,7 +138,7 @@ def test_api_token_is_not_on_the_command_line(tmp_path: Path) -> None:
     settings = replace(load_settings(environ={}, env_file=None), rasa_api_token=TOKEN)
     cmd = rasa_command(settings, ROOT / "endpoints.yml", ROOT / "credentials.yml")
     assert TOKEN not in " ".join(cmd)
-    assert "bot.rasa_server" in cmd  # adds --auth-token inside the process
+    assert "bot.rasa.server" in cmd  # adds --auth-token inside the process
 
 
 def test_secrets_are_kept_out_of_repr_and_public_dict() -> None:

@@ -114,7 +114,7 @@ def test_the_rasa_unit_checks_first_and_keeps_the_token_off_the_command_line() -
     unit = _unit("prim-rasa@.service")
     assert _directives(unit, "ExecStartPre") == ["/opt/prim/.venv/bin/python -m bot.runner --check"]
     (command,) = _directives(unit, "ExecStart")
-    assert "-m bot.rasa_server run" in command
+    assert "-m bot.rasa.server run" in command
     assert "--interface 127.0.0.1" in command
     for flag in ("--enable-api", "--auth-token", "RASA_API_TOKEN", "--cors"):
         assert flag not in command

@@ -45,7 +45,7 @@ def test_api_token_is_not_in_the_process_list(secured: Secured) -> None:
     """Low: `ps` showed --auth-token <token>."""
     pid = secured.assistant.processes["rasa"].pid
     cmdline = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
-    assert "bot.rasa_server" in cmdline and TOKEN not in cmdline
+    assert "bot.rasa.server" in cmdline and TOKEN not in cmdline
 
 
 def _mediator_messages(secured: Secured) -> list:

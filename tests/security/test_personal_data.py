@@ -32,12 +32,12 @@ def test_rasa_tracker_stores_hide_bound_values(tmp_path: Path) -> None:
     """The dev profile's tracker store is Rasa's own SQLTrackerStore; prod's is ours."""
     from rasa.core.tracker_store import SQLTrackerStore
 
-    from bot.channels import rasa_patches
+    from bot.rasa import patches as rasa_patches
 
-    rasa_patches.install()  # done by bot/channels/rasa_common.py when the server starts
+    rasa_patches.install()  # done by bot/rasa/common.py when the server starts
     store = SQLTrackerStore(dialect="sqlite", db=str(tmp_path / "tracker.db"))
     assert store.engine.hide_parameters
-    from bot.tracker_store import ResilientSQLTrackerStore
+    from bot.rasa.tracker_store import ResilientSQLTrackerStore
 
     resilient = ResilientSQLTrackerStore(dialect="sqlite", db=str(tmp_path / "tracker2.db"))
     assert resilient.engine.hide_parameters

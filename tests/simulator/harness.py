@@ -139,8 +139,8 @@ class Harness:
         from rasa.shared.core.domain import Domain
 
         from bot.channels.pipeline import Pipeline
-        from bot.channels.rasa_common import DeliveryOutput, rasa_dispatch
         from bot.channels.store import ChannelStore
+        from bot.rasa.common import DeliveryOutput, rasa_dispatch
 
         self.engine = common.database()
         self.tracker_engine = common.tracker_database()
@@ -222,12 +222,13 @@ class Harness:
         )
         runtime = relay.HandoffRuntime(handoff, flusher)
         runtime.set_resume(self._resume)
-        url = self.engine.url.render_as_string(hide_password=False)
-        relay._runtimes[url] = runtime  # what actions.handoff.runtime() finds
+        from bot.app import install_runtime
+
+        install_runtime(self.engine, runtime)  # what actions.handoff.runtime() finds
         return runtime
 
     async def _resume(self, pseudonym: str, language: str | None) -> bool:
-        from bot.channels.mediator_telegram import resume_events
+        from bot.rasa.mediator_telegram import resume_events
 
         tracker = await self.agent.tracker_store.get_or_create_tracker(pseudonym)
         for event in resume_events(tracker.get_slot("language"), language):
@@ -283,13 +284,13 @@ class Harness:
 
 
 def deployment_interceptors(engine: Any) -> list[Any]:
-    """The interceptors a deployment runs (bot/channels/interceptors.py), in its order: the
+    """The interceptors a deployment runs (bot.app.interceptors), in its order: the
     hand-off (whose runtime is ours, registered for this database) and, once bot/safety
     adds one there, the danger interceptor."""
-    from bot.channels.interceptors import default_interceptors
+    from bot.app import interceptors
     from bot.settings import load_settings
 
-    return default_interceptors(load_settings(), engine)
+    return interceptors(load_settings(), engine)
 
 
 def has_danger_interceptor(pipeline: Any) -> bool:

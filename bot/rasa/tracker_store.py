@@ -8,7 +8,7 @@ conversation (consent given, city known, hand-off requested) is greeted as a str
 fault test ``tests/resilience/test_faults.py`` showed it.
 
 This subclass of Rasa's ``SQLTrackerStore`` (configured in endpoints.prod.yml as
-``type: bot.tracker_store.ResilientSQLTrackerStore``, same keys as ``type: SQL``):
+``type: bot.rasa.tracker_store.ResilientSQLTrackerStore``, same keys as ``type: SQL``):
 
 - checks a pooled connection before using it (``pool_pre_ping``), so dead connections are
   replaced instead of failing the request;

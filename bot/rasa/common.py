@@ -16,7 +16,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels import rasa_patches, rasa_turns
 from bot.channels.action_errors import watch_turn
 from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa, guess_language
 from bot.channels.order import TurnOrder, turn_order_for
@@ -24,11 +23,13 @@ from bot.channels.pipeline import BUSY, Delivery, Pipeline
 from bot.channels.store import ChannelStore, shared_store
 from bot.privacy import install_log_masking_everywhere
 from bot.pseudonyms import key_for
+from bot.rasa import patches as rasa_patches
+from bot.rasa import turns as rasa_turns
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-# Constant per-turn work of stock Rasa done once (bot/channels/rasa_patches.py).
+# Constant per-turn work of stock Rasa done once (bot/rasa/patches.py).
 rasa_patches.install()
 # Every turn ends listening: one failed action never silences the next ones (rasa_turns.py).
 rasa_turns.install()

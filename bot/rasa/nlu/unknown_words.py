@@ -1,7 +1,7 @@
 """Rasa NLU adapter for bot.nlu.vocabulary: a message of unknown words is not understood.
 
 Place it last in config.yml, after the FallbackClassifier, as
-``bot.nlu.unknown_words.UnknownWordsFallback``. It learns the vocabulary of the training
+``bot.rasa.nlu.unknown_words.UnknownWordsFallback``. It learns the vocabulary of the training
 data (examples, lookup tables, synonyms) and, when not one word of a message is familiar,
 sets the intent to ``nlu_fallback`` (the dialogue's "I did not understand"), keeping the
 classifier's ranking for inspection and adding ``"unknown_words": true`` to the output.

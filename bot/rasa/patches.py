@@ -21,7 +21,7 @@ Rasa OSS 3.6 is frozen, so the fix lives here. Each patch keeps Rasa's behaviour
   same as before (checked on the benchmark's messages: identical intents, entities and
   confidences). Fine-tuning (``rasa train --finetune``) keeps Rasa's own code.
 
-``install()`` is idempotent and called when ``bot.channels.rasa_common`` is imported, i.e.
+``install()`` is idempotent and called when ``bot.rasa.common`` is imported, i.e.
 whenever credentials.yml loads one of our channels. No Rasa import at module level.
 """
 

@@ -1,7 +1,7 @@
 """The mediators' Telegram bot, a Rasa input channel: POST /webhooks/mediator_telegram/webhook.
 
 Same secret-token check, dedupe and ordered processing as the people's Telegram channel
-(it reuses :class:`bot.channels.telegram.TelegramInput`), with its own bot token and
+(it reuses :class:`bot.rasa.telegram.TelegramInput`), with its own bot token and
 secret. Nothing here ever reaches Rasa's dialogue: registered mediators' messages go to
 the hand-off desk, anyone else is refused and the attempt logged. The server start also
 starts the hand-off scheduler (offers, widening, expiry, sending) and gives it the way
@@ -19,14 +19,15 @@ from typing import Any
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint
 
+from bot.app import runtime_for
 from bot.channels import base
 from bot.channels.base import IncomingMessage, OutgoingMessage
 from bot.channels.pipeline import Pipeline
 from bot.channels.store import ChannelStore, shared_store
-from bot.channels.telegram import TelegramInput
 from bot.channels.telegram_api import TelegramSender
 from bot.handoff.messages import mediator_text
-from bot.handoff.relay import HandoffRuntime, runtime_for
+from bot.handoff.relay import HandoffRuntime
+from bot.rasa.telegram import TelegramInput
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

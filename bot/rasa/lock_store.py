@@ -14,7 +14,7 @@ steps as separate ``GET`` and ``SET``/``DEL`` calls, so with several replicas:
 - a turn waiting for another replica polls once a second;
 - every call blocks the event loop, and all the replica's conversations with it.
 
-This subclass (configured in endpoints.prod.yml as ``type: bot.lock_store.
+This subclass (configured in endpoints.prod.yml as ``type: bot.rasa.lock_store.
 AtomicRedisLockStore``, same keys as ``type: redis``) keeps Rasa's tickets and data format
 but makes each read-modify-write a Redis transaction (``WATCH``/``MULTI``/``EXEC``,
 retried on conflict), runs the Redis calls in a worker thread, and polls every

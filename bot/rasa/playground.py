@@ -29,7 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.interceptors import default_interceptors
+from bot.app import interceptors, runtime_for
 from bot.channels.outbound import register
 from bot.channels.playground import (
     CHANNEL,
@@ -46,14 +46,14 @@ from bot.channels.playground import (
     load_static,
     local_request_problem,
 )
-from bot.channels.rasa_common import (
+from bot.channels.store import shared_store
+from bot.pseudonyms import key_for
+from bot.rasa.common import (
     DRAIN_TIMEOUT_S,
     DeliveryOutput,
     rasa_dispatch,
     settings_from_credentials,
 )
-from bot.channels.store import shared_store
-from bot.pseudonyms import key_for
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,6 @@ class PlaygroundInput(InputChannel):
             )
             return
         try:
-            from bot.handoff.relay import runtime_for
-
             self.static = load_static()
             store = shared_store(self.settings.effective_database_url)
             key = key_for(self.settings.pseudonym_key, self.settings.var_dir, self.settings.profile)
@@ -125,7 +123,7 @@ class PlaygroundInput(InputChannel):
             self.output = PlaygroundOutput(delivery)
             playground.start(
                 rasa_dispatch(on_new_message, self.output, CHANNEL),
-                default_interceptors(self.settings, store.engine),
+                interceptors(self.settings, store.engine),
                 runtime_for(self.settings, store.engine),
             )
         except Exception:  # noqa: BLE001 (the server still starts; the page says 503)

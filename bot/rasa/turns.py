@@ -1,7 +1,7 @@
 """Every turn of Rasa 3.6 ends listening, so the next message is answered (issue 16).
 
 Rasa OSS 3.6 is frozen, so the fix lives here, installed by our channels like
-``bot.channels.rasa_patches``. Two behaviours of stock Rasa made one failed turn silence
+``bot.rasa.patches``. Two behaviours of stock Rasa made one failed turn silence
 every later turn of the person:
 
 * When a custom action fails (action server killed, timeout, crash),
@@ -19,7 +19,7 @@ bot/channels/action_errors.py), and a turn that stopped without listening (a fai
 the circuit breaker for any other reason) ends with ``action_listen`` logged, as a turn
 that ends normally does. A paused conversation is left as Rasa leaves it.
 
-``install()`` is idempotent and called when ``bot.channels.rasa_common`` is imported. No
+``install()`` is idempotent and called when ``bot.rasa.common`` is imported. No
 Rasa import at module level.
 """
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.channels.rasa_patches import Once
+from bot.rasa.patches import Once
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``python -m bot.rasa_server run ...``: Rasa's own command line, with the HTTP API switched
+"""``python -m bot.rasa.server run ...``: Rasa's own command line, with the HTTP API switched
 by the settings (``RASA_API``; off in prod by default) and the API token added inside the
 process, so that it never appears in ``ps`` or /proc/<pid>/cmdline.
 

@@ -1,6 +1,6 @@
 """Rasa NLU adapter for bot.language: adds the detected language to every parse result.
 
-Reference it in config.yml as ``bot.nlu.language_component.LanguageDetector``. The result
+Reference it in config.yml as ``bot.rasa.nlu.language_component.LanguageDetector``. The result
 appears in ``/model/parse`` output and in ``tracker.latest_message`` as
 ``{"language": {"code": "fr", "confidence": 0.97}}``.
 """

@@ -1,0 +1,1 @@
+"""Rasa NLU components: thin adapters over bot.language and bot.nlu.vocabulary."""
