@@ -151,9 +151,13 @@ def baseline(data: list[dict[str, str]]) -> Callable[[str, str], str | None] | N
         return None
     import logging
 
+    import structlog
     from rasa.core.agent import Agent
 
-    logging.disable(logging.WARNING)  # Rasa's debug lines would print the messages
+    # Rasa's debug lines would print the messages: the standard logs and structlog's, which
+    # printed every held-out text once (2026-12-06) before this line silenced them too.
+    logging.disable(logging.WARNING)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     agent = Agent.load(str(MODEL))
     loop = asyncio.new_event_loop()
     intents: dict[str, str] = {}
