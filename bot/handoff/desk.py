@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from bot.handoff import tickets as store
 from bot.handoff.mediators import Mediator
-from bot.handoff.messages import mediator_text, person_text
+from bot.handoff.messages import mediator_text
 from bot.handoff.routing import is_override, may_handle
-from bot.handoff.service import Handoff, mediator_lang, reason_label
+from bot.handoff.service import Handoff
 from bot.handoff.tickets import OUTCOMES, Ticket
+from bot.handoff.wording import mediator_lang, reason_label
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +191,7 @@ class Desk:
         ticket = self._mine(mediator, number)
         if ticket is None:
             return
-        with self.handoff.engine.begin() as conn:
-            store.set_current(conn, mediator.id, ticket.id, self.handoff.clock.now())
+        self.handoff.switch(mediator, ticket)
         self._say(mediator, "switched", ticket=ticket.id, first_name=ticket.display_name)
 
     def _cmd_transfer(self, mediator: Mediator, args: str) -> None:
@@ -209,55 +209,8 @@ class Desk:
         ticket = self._mine(mediator, number)
         if ticket is None:
             return
-        now = self.handoff.clock.now()
-        with self.handoff.engine.begin() as conn:
-            if not store.transfer(conn, ticket.id, mediator.id, colleague.id):
-                store.enqueue(
-                    conn,
-                    "mediator",
-                    mediator.id,
-                    mediator_text("not_yours", mediator_lang(mediator), ticket=ticket.id),
-                    now,
-                )
-                return
-            if store.current_of(conn, mediator.id) == ticket.id:
-                others = [t.id for t in store.assigned_to(conn, mediator.id)]
-                store.set_current(conn, mediator.id, others[0] if others else None, now)
-            if store.current_of(conn, colleague.id) is None:
-                store.set_current(conn, colleague.id, ticket.id, now)
-            store.offer(conn, ticket.id, colleague.id, now)
-            store.enqueue(
-                conn,
-                "mediator",
-                mediator.id,
-                mediator_text(
-                    "transferred", mediator_lang(mediator), ticket=ticket.id, name=colleague.name
-                ),
-                now,
-            )
-            # The person learns who answers from now on.
-            store.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("taken", ticket.language, name=colleague.name),
-                now,
-                ticket_id=ticket.id,
-            )
-            store.enqueue(
-                conn,
-                "mediator",
-                colleague.id,
-                mediator_text(
-                    "transferred_to_you",
-                    mediator_lang(colleague),
-                    ticket=ticket.id,
-                    name=mediator.name,
-                    first_name=ticket.display_name,
-                ),
-                now,
-            )
-        log.info("ticket #%d transferred from %s to %s", ticket.id, mediator.id, colleague.id)
+        if not self.handoff.transfer(mediator, ticket, colleague):
+            self._say(mediator, "not_yours", ticket=ticket.id)
 
     def _cmd_note(self, mediator: Mediator, args: str) -> None:
         if not args.strip():
@@ -266,10 +219,7 @@ class Desk:
         ticket = self._current(mediator)
         if ticket is None:
             return
-        with self.handoff.engine.begin() as conn:
-            store.add_note(
-                conn, ticket.id, mediator.id, args.strip()[:4000], self.handoff.clock.now()
-            )
+        self.handoff.add_note(mediator, ticket, args.strip())
         self._say(mediator, "note_saved", ticket=ticket.id)
 
     def _cmd_close(self, mediator: Mediator, args: str) -> None:

@@ -26,8 +26,8 @@ from bot.handoff.mediators import Mediator, Registry
 from bot.handoff.messages import mediator_text
 from bot.handoff.models import outbox
 from bot.handoff.routing import Clock, SystemClock
-from bot.handoff.service import mediator_lang
 from bot.handoff.tickets import naive
+from bot.handoff.wording import mediator_lang
 from bot.messaging import Button
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,9 @@ from bot.handoff.desk import Desk, looks_like_command
 from bot.handoff.mediators import Mediator, RegistryFile
 from bot.handoff.messages import person_text
 from bot.handoff.outbox import Flusher
-from bot.handoff.service import Handoff, parse_rating
+from bot.handoff.service import Handoff
 from bot.handoff.tickets import Ticket
+from bot.handoff.wording import parse_rating
 from bot.messaging import CALLBACK, LOCATION, TEXT, IncomingMessage
 from bot.settings import Settings
 

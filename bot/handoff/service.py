@@ -8,7 +8,6 @@ No Rasa import.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,24 +17,29 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot import analytics
 from bot.handoff import tickets as store
+from bot.handoff.desk_ops import MediatorOperations
 from bot.handoff.mediators import Mediator, Registry
 from bot.handoff.messages import mediator_text, person_text
 from bot.handoff.routing import (
     Clock,
     Policy,
     SystemClock,
-    is_override,
     is_widened,
-    may_handle,
     opens_at_text,
     targets,
 )
 from bot.handoff.tickets import Ticket, TicketRequest
+from bot.handoff.wording import (
+    danger_label,
+    mediator_lang,
+    place,
+    reason_label,
+    urgent_mark,
+)
 from bot.language import detect, next_language
 
 log = logging.getLogger(__name__)
 
-RATE_PREFIX = "/rate"
 # Directory answers shown while the person waits: f(ticket) -> text or None.
 Meanwhile = Callable[[Ticket], "str | None"]
 
@@ -51,55 +55,8 @@ class OpenResult:
     opens_at: str | None
 
 
-def mediator_lang(mediator: Mediator) -> str:
-    """French unless the mediator only reads English."""
-    return "en" if "fr" not in mediator.languages and "en" in mediator.languages else "fr"
-
-
-def rating_buttons() -> list[tuple[str, str]]:
-    """Buttons 1..5; the payload maps back through the channels' last buttons."""
-    return [(f"{'⭐' * n} {n}", f'{RATE_PREFIX}{{"rating": {n}}}') for n in range(1, 6)]
-
-
-def parse_rating(text: str) -> int | None:
-    """The rating in a ``/rate{"rating": N}`` payload or a bare digit 1-5."""
-    text = text.strip()
-    if text.startswith(RATE_PREFIX):
-        try:
-            value = json.loads(text[len(RATE_PREFIX) :] or "{}").get("rating")
-        except (ValueError, AttributeError):
-            return None
-        return value if isinstance(value, int) and 1 <= value <= 5 else None
-    if len(text) == 1 and text in "12345":
-        return int(text)
-    return None
-
-
-def reason_label(ticket: Ticket, lang: str) -> str:
-    """The reason as mediators read it; a danger names its kind ("danger : violence")."""
-    if ticket.danger:
-        return mediator_text("danger_reason", lang, kind=danger_label(ticket.danger, lang))
-    return ticket.reason
-
-
-def danger_label(kind: str, lang: str) -> str:
-    """A danger kind in the mediator's words ("violence", "suicide ou automutilation")."""
-    return mediator_text(f"danger_{kind}", lang)
-
-
-def urgent_mark(ticket: Ticket, lang: str) -> str:
-    """ "🚨 EMERGENCY — " (and the kind of danger) before an urgent ticket's text."""
-    if ticket.danger:
-        return mediator_text("danger_mark", lang, kind=danger_label(ticket.danger, lang))
-    return mediator_text("urgent_mark", lang) if ticket.reason == "emergency" else ""
-
-
-def _place(ticket: Ticket) -> str:
-    return ticket.city or ticket.region or "?"
-
-
 @dataclass
-class Handoff:
+class Handoff(MediatorOperations):
     """The hand-off on one database, with a registry source and a clock."""
 
     engine: Engine
@@ -222,7 +179,7 @@ class Handoff:
             urgent=urgent_mark(ticket, lang),
             reason=reason_label(ticket, lang),
             language=ticket.language or "?",
-            place=_place(ticket),
+            place=place(ticket),
             profile=ticket.profile or "?",
             context=context,
         )
@@ -301,71 +258,6 @@ class Handoff:
         )
 
     # --- mediator side -----------------------------------------------------------------------
-    def take(self, mediator: Mediator, ticket_id: int) -> tuple[bool, Ticket | None]:
-        """Give a queued ticket to ``mediator``: (won, ticket). Others and the person are told."""
-        now = self.clock.now()
-        registry = self.registry()
-        with self.engine.begin() as conn:
-            ticket = store.get(conn, ticket_id)
-            if ticket is None:
-                return False, None
-            offered = store.offered_to(conn, ticket_id)
-            if not may_handle(mediator, ticket, offered):
-                # Least privilege: not one of theirs; answered like an unknown number.
-                log.warning(
-                    "ticket #%d refused to %s: not their region or language", ticket_id, mediator.id
-                )
-                return False, None
-            if is_override(mediator, ticket, offered):
-                log.warning(
-                    "admin override: %s takes ticket #%d outside their regions and languages",
-                    mediator.id,
-                    ticket_id,
-                )
-            if not store.take(conn, ticket_id, mediator.id, now):
-                return False, ticket
-            ticket = store.get(conn, ticket_id)
-            assert ticket is not None
-            store.set_current(conn, mediator.id, ticket_id, now)
-            lang = mediator_lang(mediator)
-            store.enqueue(
-                conn,
-                "mediator",
-                mediator.id,
-                mediator_text(
-                    "taken_by_you", lang, ticket=ticket_id, first_name=ticket.display_name
-                ),
-                now,
-                ticket_id=ticket_id,
-            )
-            self._relay_waiting(conn, mediator, ticket, now, header=True)
-            for other_id in store.offered_to(conn, ticket_id):
-                other = registry.get(other_id)
-                if other is not None and other.id != mediator.id:
-                    store.enqueue(
-                        conn,
-                        "mediator",
-                        other.id,
-                        mediator_text(
-                            "taken_by_other",
-                            mediator_lang(other),
-                            ticket=ticket_id,
-                            name=mediator.name,
-                        ),
-                        now,
-                        ticket_id=ticket_id,
-                    )
-            store.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("taken", ticket.language, name=mediator.name),
-                now,
-                ticket_id=ticket_id,
-            )
-        log.info("ticket #%d taken by %s", ticket_id, mediator.id)
-        return True, ticket
-
     def _relay_waiting(
         self,
         conn: Connection,
@@ -439,61 +331,6 @@ class Handoff:
             now,
             ticket_id=ticket.id,
         )
-
-    def reply(self, mediator: Mediator, ticket: Ticket, text: str) -> None:
-        """A mediator's message to the person of ``ticket`` (stored, then sent)."""
-        now = self.clock.now()
-        with self.engine.begin() as conn:
-            store.add_message(
-                conn, ticket.id, "mediator", now, text=text, mediator_id=mediator.id, relayed=True
-            )
-            store.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("from_mediator", ticket.language, name=mediator.name, text=text),
-                now,
-                ticket_id=ticket.id,
-            )
-
-    def close(self, mediator: Mediator, ticket: Ticket, outcome: str) -> bool:
-        """Close the ticket: the person is told and asked for a rating; analytics recorded."""
-        now = self.clock.now()
-        with self.engine.begin() as conn:
-            if not store.close(conn, ticket.id, mediator.id, outcome, now):
-                return False
-            ticket = store.get(conn, ticket.id) or ticket  # the language may have followed
-            if store.current_of(conn, mediator.id) == ticket.id:
-                others = [t.id for t in store.assigned_to(conn, mediator.id)]
-                store.set_current(conn, mediator.id, others[0] if others else None, now)
-            store.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("closed", ticket.language, name=mediator.name),
-                now,
-                ticket_id=ticket.id,
-            )
-            store.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("ask_rating", ticket.language),
-                now,
-                ticket_id=ticket.id,
-                buttons=rating_buttons(),
-            )
-            self._resume(conn, ticket, now)
-            assigned = ticket.assigned_at or now
-            self._record(
-                conn,
-                "handoff_closed",
-                ticket,
-                outcome=outcome,
-                wait_seconds=max(0.0, (assigned - ticket.created_at).total_seconds()),
-            )
-        log.info("ticket #%d closed by %s (%s)", ticket.id, mediator.id, outcome)
-        return True
 
     # --- person side -------------------------------------------------------------------------
     def person_message(

@@ -90,3 +90,18 @@ def test_the_shared_vocabulary_depends_on_no_layer_above_it() -> None:
 def test_the_playground_is_wired_at_the_composition_root_only() -> None:
     """The hand-off's relay no longer knows about the playground (bot.app installs it)."""
     assert "playground" not in (ROOT / "bot/handoff/relay.py").read_text(encoding="utf-8")
+
+
+def test_the_desk_changes_no_ticket_itself() -> None:
+    """The desk parses and words; the service changes tickets, one transaction each."""
+    writes = {"transfer", "set_current", "add_note", "offer", "take", "close", "assign"}
+    tree = ast.parse((ROOT / "bot/handoff/desk.py").read_text(encoding="utf-8"))
+    called = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "store"
+    }
+    assert not called & writes, sorted(called & writes)

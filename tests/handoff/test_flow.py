@@ -16,8 +16,8 @@ from bot.handoff.desk import parse
 from bot.handoff.models import outbox
 from bot.handoff.outbox import Flusher
 from bot.handoff.relay import HandoffInterceptor, HandoffRuntime
-from bot.handoff.service import parse_rating
 from bot.handoff.tickets import TicketRequest
+from bot.handoff.wording import parse_rating
 from tests.handoff.conftest import RecordingMediatorSender
 
 
