@@ -2,8 +2,9 @@
 
 * every file: five tab-separated columns, valid language, kind, severity and style codes;
 * no message twice within or across files;
-* no training message is a near copy of a dev, dev-2, dev-3 or held-out message (character-similarity
-  ratio 0.8 or more, same language), so the classifier never learns the test items.
+* no training message is a near copy of a dev, dev-2, dev-3 or held-out message
+  (character-similarity ratio 0.8 or more, same language): the classifier never learns
+  the test items.
 
 Only counts are printed for held-out messages: their text is never shown.
 

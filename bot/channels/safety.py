@@ -25,6 +25,7 @@ from typing import Any
 
 from bot import analytics
 from bot.channels.base import CALLBACK, MEDIA_KINDS, TEXT, IncomingMessage, guess_language
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.relay import HandoffRuntime
 from bot.handoff.tickets import TicketRequest
@@ -145,7 +146,7 @@ class SafetyInterceptor:
     def _tell(self, pseudonym: str, help_: safety_help.Help) -> None:
         handoff = self.runtime.handoff
         with handoff.engine.begin() as conn:
-            store.enqueue(
+            records.enqueue(
                 conn, "person", pseudonym, help_.text, handoff.clock.now(), buttons=help_.buttons
             )
 

@@ -69,11 +69,12 @@ def _tick(_args: argparse.Namespace) -> int:
 
 
 def _tickets(_args: argparse.Namespace) -> int:
+    from bot.handoff import records
     from bot.handoff import tickets as store
 
     runtime = _runtime()
     with runtime.handoff.engine.connect() as conn:
-        counts = store.counts(conn)
+        counts = records.counts(conn)
         waiting = store.queued(conn)
     print(", ".join(f"{state}: {n}" for state, n in sorted(counts.items())) or "no ticket")
     for ticket in waiting:

@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.mediators import Mediator
 from bot.handoff.messages import mediator_text
@@ -93,7 +94,7 @@ class Desk:
         text = mediator_text(key, mediator_lang(mediator), **values)
         now = self.handoff.clock.now()
         with self.handoff.engine.begin() as conn:
-            store.enqueue(conn, "mediator", mediator.id, text, now)
+            records.enqueue(conn, "mediator", mediator.id, text, now)
 
     def handle(
         self,
@@ -120,7 +121,7 @@ class Desk:
         with self.handoff.engine.connect() as conn:
             # Least privilege: only requests this mediator may take (routing.may_handle).
             queued = store.queued(conn)
-            offers = {t.id: store.offered_to(conn, t.id) for t in queued}
+            offers = {t.id: records.offered_to(conn, t.id) for t in queued}
             waiting = [t for t in queued if may_handle(mediator, t, offers[t.id])]
             overrides = [t.id for t in waiting if is_override(mediator, t, offers[t.id])]
         if overrides:
@@ -150,7 +151,7 @@ class Desk:
                 )
             )
         with self.handoff.engine.begin() as conn:
-            store.enqueue(conn, "mediator", mediator.id, "\n".join(lines), now)
+            records.enqueue(conn, "mediator", mediator.id, "\n".join(lines), now)
 
     def _cmd_take(self, mediator: Mediator, args: str) -> None:
         number = _number(args)
@@ -176,7 +177,7 @@ class Desk:
 
     def _current(self, mediator: Mediator) -> Ticket | None:
         with self.handoff.engine.connect() as conn:
-            number = store.current_of(conn, mediator.id)
+            number = records.current_of(conn, mediator.id)
             ticket = store.get(conn, number) if number is not None else None
         if ticket is None or ticket.state != "assigned" or ticket.mediator_id != mediator.id:
             self._say(mediator, "no_current")
@@ -238,7 +239,7 @@ class Desk:
     def _cmd_status(self, mediator: Mediator, _args: str) -> None:
         lang = mediator_lang(mediator)
         with self.handoff.engine.connect() as conn:
-            current = store.current_of(conn, mediator.id)
+            current = records.current_of(conn, mediator.id)
             mine = store.assigned_to(conn, mediator.id)
             waiting = len(store.queued(conn))
         none = mediator_text("none", lang)

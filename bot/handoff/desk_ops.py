@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.mediators import Mediator
 from bot.handoff.messages import mediator_text, person_text
@@ -44,7 +45,7 @@ class MediatorOperations:
             ticket = store.get(conn, ticket_id)
             if ticket is None:
                 return False, None
-            offered = store.offered_to(conn, ticket_id)
+            offered = records.offered_to(conn, ticket_id)
             if not may_handle(mediator, ticket, offered):
                 # Least privilege: not one of theirs; answered like an unknown number.
                 log.warning(
@@ -61,9 +62,9 @@ class MediatorOperations:
                 return False, ticket
             ticket = store.get(conn, ticket_id)
             assert ticket is not None
-            store.set_current(conn, mediator.id, ticket_id, now)
+            records.set_current(conn, mediator.id, ticket_id, now)
             lang = mediator_lang(mediator)
-            store.enqueue(
+            records.enqueue(
                 conn,
                 "mediator",
                 mediator.id,
@@ -74,10 +75,10 @@ class MediatorOperations:
                 ticket_id=ticket_id,
             )
             self._relay_waiting(conn, mediator, ticket, now, header=True)
-            for other_id in store.offered_to(conn, ticket_id):
+            for other_id in records.offered_to(conn, ticket_id):
                 other = registry.get(other_id)
                 if other is not None and other.id != mediator.id:
-                    store.enqueue(
+                    records.enqueue(
                         conn,
                         "mediator",
                         other.id,
@@ -90,7 +91,7 @@ class MediatorOperations:
                         now,
                         ticket_id=ticket_id,
                     )
-            store.enqueue(
+            records.enqueue(
                 conn,
                 "person",
                 ticket.pseudonym,
@@ -105,10 +106,10 @@ class MediatorOperations:
         """A mediator's message to the person of ``ticket`` (stored, then sent)."""
         now = self.clock.now()
         with self.engine.begin() as conn:
-            store.add_message(
+            records.add_message(
                 conn, ticket.id, "mediator", now, text=text, mediator_id=mediator.id, relayed=True
             )
-            store.enqueue(
+            records.enqueue(
                 conn,
                 "person",
                 ticket.pseudonym,
@@ -124,10 +125,10 @@ class MediatorOperations:
             if not store.close(conn, ticket.id, mediator.id, outcome, now):
                 return False
             ticket = store.get(conn, ticket.id) or ticket  # the language may have followed
-            if store.current_of(conn, mediator.id) == ticket.id:
+            if records.current_of(conn, mediator.id) == ticket.id:
                 others = [t.id for t in store.assigned_to(conn, mediator.id)]
-                store.set_current(conn, mediator.id, others[0] if others else None, now)
-            store.enqueue(
+                records.set_current(conn, mediator.id, others[0] if others else None, now)
+            records.enqueue(
                 conn,
                 "person",
                 ticket.pseudonym,
@@ -135,7 +136,7 @@ class MediatorOperations:
                 now,
                 ticket_id=ticket.id,
             )
-            store.enqueue(
+            records.enqueue(
                 conn,
                 "person",
                 ticket.pseudonym,
@@ -159,12 +160,12 @@ class MediatorOperations:
     def switch(self, mediator: Mediator, ticket: Ticket) -> None:
         """Make one of the mediator's tickets their current one."""
         with self.engine.begin() as conn:
-            store.set_current(conn, mediator.id, ticket.id, self.clock.now())
+            records.set_current(conn, mediator.id, ticket.id, self.clock.now())
 
     def add_note(self, mediator: Mediator, ticket: Ticket, text: str) -> None:
         """A private note on the ticket (never sent to the person)."""
         with self.engine.begin() as conn:
-            store.add_note(conn, ticket.id, mediator.id, text[:4000], self.clock.now())
+            records.add_note(conn, ticket.id, mediator.id, text[:4000], self.clock.now())
 
     def transfer(self, mediator: Mediator, ticket: Ticket, colleague: Mediator) -> bool:
         """Hand an assigned ticket to a colleague, in one transaction: the ticket changes
@@ -174,19 +175,19 @@ class MediatorOperations:
         with self.engine.begin() as conn:
             if not store.transfer(conn, ticket.id, mediator.id, colleague.id):
                 return False
-            if store.current_of(conn, mediator.id) == ticket.id:
+            if records.current_of(conn, mediator.id) == ticket.id:
                 others = [t.id for t in store.assigned_to(conn, mediator.id)]
-                store.set_current(conn, mediator.id, others[0] if others else None, now)
-            if store.current_of(conn, colleague.id) is None:
-                store.set_current(conn, colleague.id, ticket.id, now)
-            store.offer(conn, ticket.id, colleague.id, now)
+                records.set_current(conn, mediator.id, others[0] if others else None, now)
+            if records.current_of(conn, colleague.id) is None:
+                records.set_current(conn, colleague.id, ticket.id, now)
+            records.offer(conn, ticket.id, colleague.id, now)
             text = mediator_text(
                 "transferred", mediator_lang(mediator), ticket=ticket.id, name=colleague.name
             )
-            store.enqueue(conn, "mediator", mediator.id, text, now)
+            records.enqueue(conn, "mediator", mediator.id, text, now)
             # The person learns who answers from now on.
             text = person_text("taken", ticket.language, name=colleague.name)
-            store.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
+            records.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
             text = mediator_text(
                 "transferred_to_you",
                 mediator_lang(colleague),
@@ -194,6 +195,6 @@ class MediatorOperations:
                 name=mediator.name,
                 first_name=ticket.display_name,
             )
-            store.enqueue(conn, "mediator", colleague.id, text, now)
+            records.enqueue(conn, "mediator", colleague.id, text, now)
         log.info("ticket #%d transferred from %s to %s", ticket.id, mediator.id, colleague.id)
         return True

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
 
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.mediators import Mediator, Registry
 from bot.handoff.messages import mediator_text
@@ -272,7 +273,7 @@ class Flusher:
                 ticket = store.get(conn, row.ticket_id)
                 mediator = self.registry().get(ticket.mediator_id or "") if ticket else None
                 if mediator is not None:
-                    store.enqueue(
+                    records.enqueue(
                         conn,
                         "mediator",
                         mediator.id,

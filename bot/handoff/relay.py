@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.desk import Desk, looks_like_command
 from bot.handoff.mediators import Mediator, RegistryFile
@@ -190,7 +191,7 @@ class HandoffRuntime:
 
     def _enqueue_for_person(self, pseudonym: str, text: str, now: datetime) -> None:
         with self.handoff.engine.begin() as conn:
-            store.enqueue(conn, "person", pseudonym, text, now)
+            records.enqueue(conn, "person", pseudonym, text, now)
 
     def _person_state(self, pseudonym: str) -> tuple[Ticket | None, Ticket | None]:
         """The person's open ticket, else the closed one whose rating is awaited."""

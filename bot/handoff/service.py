@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection, Engine
 
 from bot import analytics
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.desk_ops import MediatorOperations
 from bot.handoff.mediators import Mediator, Registry
@@ -109,7 +110,7 @@ class Handoff(MediatorOperations):
             if ticket.state == "assigned" and ticket.mediator_id:
                 told.add(ticket.mediator_id)
             else:
-                told.update(store.offered_to(conn, ticket.id))
+                told.update(records.offered_to(conn, ticket.id))
             for mediator_id in sorted(told):
                 mediator = registry.get(mediator_id)
                 if mediator is not None:
@@ -117,7 +118,7 @@ class Handoff(MediatorOperations):
                     text = mediator_text(
                         "danger_now", lang, ticket=ticket.id, kind=danger_label(kind, lang)
                     )
-                    store.enqueue(conn, "mediator", mediator.id, text, now, ticket_id=ticket.id)
+                    records.enqueue(conn, "mediator", mediator.id, text, now, ticket_id=ticket.id)
             if ticket.state == "queued":
                 self._offer(conn, registry, ticket, now)
         log.warning("hand-off ticket #%d made urgent: %s", ticket_id, kind)
@@ -152,13 +153,13 @@ class Handoff(MediatorOperations):
         Rasa never saw their words during the hand-off (the row's text carries it)."""
         current = store.get(conn, ticket.id) or ticket
         language = current.language or ""
-        store.enqueue(conn, "resume", ticket.pseudonym, language, now, ticket_id=ticket.id)
+        records.enqueue(conn, "resume", ticket.pseudonym, language, now, ticket_id=ticket.id)
 
     def _offer(self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime) -> int:
-        widened = is_widened(ticket, self.policy, now, store.first_offer_at(conn, ticket.id))
+        widened = is_widened(ticket, self.policy, now, records.first_offer_at(conn, ticket.id))
         count = 0
         for mediator in targets(registry, ticket, now, widened):
-            if store.offer(conn, ticket.id, mediator.id, now):
+            if records.offer(conn, ticket.id, mediator.id, now):
                 self._notify_new(conn, mediator, ticket, now)
                 count += 1
         return count
@@ -184,7 +185,7 @@ class Handoff(MediatorOperations):
             context=context,
         )
         button = (mediator_text("take_button", lang, ticket=ticket.id), f"/take {ticket.id}")
-        store.enqueue(
+        records.enqueue(
             conn, "mediator", mediator.id, text, now, ticket_id=ticket.id, buttons=[button]
         )
 
@@ -203,7 +204,7 @@ class Handoff(MediatorOperations):
                         done["expired"] += 1
                     continue
                 done["offered"] += self._offer(conn, registry, ticket, now)
-                first = store.first_offer_at(conn, ticket.id)
+                first = records.first_offer_at(conn, ticket.id)
                 due = first is not None and now - first >= self.policy.widen_after
                 if due and store.widen(conn, ticket.id, now):
                     done["widened"] += 1
@@ -223,23 +224,23 @@ class Handoff(MediatorOperations):
             text = person_text("widened", ticket.language) + "\n\n" + services
         else:
             text = person_text("widened_no_services", ticket.language)
-        store.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
+        records.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
         self._tell_offered(conn, registry, ticket, "widened_offer", now)
 
     def _tell_offered(
         self, conn: Connection, registry: Registry, ticket: Ticket, key: str, now: datetime
     ) -> None:
         """Tell every mediator the ticket was offered to, each in their language."""
-        for mediator_id in store.offered_to(conn, ticket.id):
+        for mediator_id in records.offered_to(conn, ticket.id):
             mediator = registry.get(mediator_id)
             if mediator is not None:
                 text = mediator_text(key, mediator_lang(mediator), ticket=ticket.id)
-                store.enqueue(conn, "mediator", mediator.id, text, now)
+                records.enqueue(conn, "mediator", mediator.id, text, now)
 
     def _tell_expired(
         self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime
     ) -> None:
-        store.enqueue(
+        records.enqueue(
             conn,
             "person",
             ticket.pseudonym,
@@ -266,12 +267,12 @@ class Handoff(MediatorOperations):
         now: datetime,
         header: bool = False,
     ) -> None:
-        waiting = store.waiting_person_messages(conn, ticket.id)
+        waiting = records.waiting_person_messages(conn, ticket.id)
         if not waiting:
             return
         lang = mediator_lang(mediator)
         if header:
-            store.enqueue(
+            records.enqueue(
                 conn,
                 "mediator",
                 mediator.id,
@@ -283,7 +284,7 @@ class Handoff(MediatorOperations):
             self._to_mediator(
                 conn, mediator, ticket, row.kind, row.text, row.media_url, row.media_type, now
             )
-        store.mark_relayed(conn, [row.id for row in waiting], now)
+        records.mark_relayed(conn, [row.id for row in waiting], now)
 
     def _to_mediator(
         self,
@@ -303,7 +304,7 @@ class Handoff(MediatorOperations):
             )
             if text:
                 caption += "\n" + text
-            store.enqueue(
+            records.enqueue(
                 conn,
                 "mediator",
                 mediator.id,
@@ -317,7 +318,7 @@ class Handoff(MediatorOperations):
             return
         if kind != "text" and not text:
             text = f"[{kind}]"
-        store.enqueue(
+        records.enqueue(
             conn,
             "mediator",
             mediator.id,
@@ -345,7 +346,7 @@ class Handoff(MediatorOperations):
         now = self.clock.now()
         registry = self.registry()
         with self.engine.begin() as conn:
-            store.add_message(
+            records.add_message(
                 conn,
                 ticket.id,
                 "person",
@@ -385,7 +386,7 @@ class Handoff(MediatorOperations):
         with self.engine.begin() as conn:
             if not store.rate(conn, ticket.id, rating, now):
                 return False
-            store.enqueue(
+            records.enqueue(
                 conn,
                 "person",
                 ticket.pseudonym,
@@ -395,7 +396,7 @@ class Handoff(MediatorOperations):
             )
             mediator = registry.get(ticket.mediator_id or "")
             if mediator is not None:
-                store.enqueue(
+                records.enqueue(
                     conn,
                     "mediator",
                     mediator.id,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot import analytics
 from bot.channels.base import CALLBACK, TEXT, VOICE, IncomingMessage
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.desk import parse
 from bot.handoff.models import outbox
@@ -139,7 +140,7 @@ async def test_round_trip_take_relay_note_close_rate(runtime, recorder, registry
     assert media and media[0].ref == "file-1" and media[0].channel == "telegram"
     assert "👤 Amina : Bonjour Awa, je vous écoute." in recorder.to_person("person-1")
     with engine.connect() as conn:
-        assert [n.text for n in store.notes_of(conn, opened.ticket_id)] == [
+        assert [n.text for n in records.notes_of(conn, opened.ticket_id)] == [
             "a besoin d'un rendez-vous"
         ]
         assert all("rendez-vous" not in t for t in recorder.to_person("person-1"))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot import privacy
 from bot.db import make_engine, migrate
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.models import outbox, ticket_messages, tickets
 from bot.handoff.tickets import TicketRequest
@@ -126,9 +127,9 @@ def test_erasure_removes_a_persons_tickets_and_old_ones(engine) -> None:  # noqa
     mine, _ = _open(engine, "erase-me")
     other, _ = _open(engine, "keep-me")
     with engine.begin() as conn:
-        store.add_message(conn, mine.id, "person", MONDAY_10, text="secret")
-        store.enqueue(conn, "person", "erase-me", "hello", MONDAY_10, ticket_id=mine.id)
-        store.add_message(conn, other.id, "person", MONDAY_10, text="kept")
+        records.add_message(conn, mine.id, "person", MONDAY_10, text="secret")
+        records.enqueue(conn, "person", "erase-me", "hello", MONDAY_10, ticket_id=mine.id)
+        records.add_message(conn, other.id, "person", MONDAY_10, text="kept")
     assert "handoff" in privacy.erasers()
     with engine.begin() as conn:
         assert store.erase(conn, "erase-me", None) >= 3

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from bot import privacy
 from bot.channels.store import contacts
 from bot.db import make_engine, metadata, migrate
+from bot.handoff import records
 from bot.handoff import tickets as store
 from bot.handoff.models import outbox, ticket_messages, ticket_notes, tickets
 from bot.handoff.tickets import TicketRequest
@@ -66,7 +67,7 @@ def _person_with_a_handoff(engine, pseudonym: str, name: str, at: datetime) -> i
             conn, TicketRequest(pseudonym, "request_mediator", language="fr", first_name=name), at
         )
         store.take(conn, ticket.id, "amina", at)
-        store.add_message(
+        records.add_message(
             conn,
             ticket.id,
             "person",
@@ -75,13 +76,15 @@ def _person_with_a_handoff(engine, pseudonym: str, name: str, at: datetime) -> i
             media_url="https://api.twilio.com/media/ME1",
             media_type="image/jpeg",
         )
-        store.add_message(
+        records.add_message(
             conn, ticket.id, "mediator", at, text="je vous appelle", mediator_id="amina"
         )
-        store.add_note(conn, ticket.id, "amina", "sans papiers depuis mars", at)
-        store.enqueue(conn, "person", pseudonym, "je vous appelle", at, ticket_id=ticket.id)
-        store.enqueue(conn, "mediator", "amina", f"#{ticket.id} {name} — request_mediator, fr", at)
-        store.enqueue(
+        records.add_note(conn, ticket.id, "amina", "sans papiers depuis mars", at)
+        records.enqueue(conn, "person", pseudonym, "je vous appelle", at, ticket_id=ticket.id)
+        records.enqueue(
+            conn, "mediator", "amina", f"#{ticket.id} {name} — request_mediator, fr", at
+        )
+        records.enqueue(
             conn,
             "mediator",
             "youssef",
@@ -140,7 +143,7 @@ def test_cli_purge_removes_old_handoff_texts_media_and_inactive_contacts(tmp_pat
             )
         )
         ticket, _ = store.open_ticket(conn, TicketRequest("wa-recent", "voice_note"), recent)
-        store.add_message(
+        records.add_message(
             conn,
             ticket.id,
             "person",
@@ -172,7 +175,7 @@ def test_delete_in_the_chat_clears_first_names_in_mediator_listings(tmp_path: Pa
     mine = _person_with_a_handoff(engine, "wa-sara", "Sara", datetime.utcnow())
     other = _person_with_a_handoff(engine, "wa-other", "Sara", datetime.utcnow())
     with engine.begin() as conn:
-        store.enqueue(
+        records.enqueue(
             conn, "mediator", "amina", f"#{mine} Sara — fr\n#{other} Sara — fr", datetime.utcnow()
         )
 
