@@ -17,8 +17,6 @@ from sqlalchemy.engine import Engine
 
 from bot.channels.interceptors import Interceptor
 from bot.channels.outbound import send_to_person
-from bot.channels.playground import CHANNEL as PLAYGROUND
-from bot.channels.playground import with_playground
 from bot.channels.telegram_api import TelegramSender
 from bot.channels.twilio_api import TwilioSender
 from bot.handoff.mediators import RegistryFile
@@ -35,6 +33,8 @@ from bot.handoff.relay import _declined as declined
 from bot.handoff.routing import Clock, Policy, SystemClock
 from bot.handoff.service import Handoff
 from bot.messaging import Button
+from bot.playground import CHANNEL as PLAYGROUND
+from bot.playground import with_playground
 from bot.settings import Settings
 
 _runtimes: dict[str, HandoffRuntime] = {}

@@ -74,7 +74,7 @@ class Settings:
     # Keyed hash for pseudonyms in analytics and logs.
     pseudonym_key: str = field(default="", repr=False)
     retention_days: int = 90
-    # The local playground page (bot/channels/playground.py): auto, on or off; never in prod.
+    # The local playground page (bot/playground/): auto, on or off; never in prod.
     playground: str = "auto"
 
     @property

@@ -1,7 +1,7 @@
 """The playground as a Rasa input channel: ``GET /webhooks/playground/`` serves the page.
 
 A thin adapter: loopback check, JSON in and out, and the wiring to Rasa (the dialogue and
-the hand-off runtime); everything else is in :mod:`bot.channels.playground`. With the
+the hand-off runtime); everything else is in :mod:`bot.playground`. With the
 playground off (``PLAYGROUND=off``, real platforms under ``auto``, or ``PROFILE=prod``) the
 page answers 404 and nothing else is set up.
 
@@ -31,7 +31,8 @@ from sanic.response import HTTPResponse
 
 from bot.app import interceptors, runtime_for
 from bot.channels.outbound import register
-from bot.channels.playground import (
+from bot.channels.store import shared_store
+from bot.playground import (
     CHANNEL,
     CSRF_HEADER,
     CSRF_PLACEHOLDER,
@@ -46,7 +47,6 @@ from bot.channels.playground import (
     load_static,
     local_request_problem,
 )
-from bot.channels.store import shared_store
 from bot.pseudonyms import key_for
 from bot.rasa.common import (
     DRAIN_TIMEOUT_S,

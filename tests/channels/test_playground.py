@@ -15,7 +15,12 @@ from bot.app import build_runtime
 from bot.channels import base
 from bot.channels.base import Button, IncomingMessage, OutgoingMessage, utf16_units
 from bot.channels.outbound import register
-from bot.channels.playground import (
+from bot.channels.store import ChannelStore, shared_store
+from bot.handoff.mediators import Registry, parse_registry
+from bot.handoff.outbox import Flusher
+from bot.handoff.relay import HandoffInterceptor
+from bot.handoff.tickets import TicketRequest
+from bot.playground import (
     CHANNEL,
     MAX_WAIT_S,
     MEDIATOR_ID,
@@ -31,11 +36,6 @@ from bot.channels.playground import (
     playground_mediator,
     with_playground,
 )
-from bot.channels.store import ChannelStore, shared_store
-from bot.handoff.mediators import Registry, parse_registry
-from bot.handoff.outbox import Flusher
-from bot.handoff.relay import HandoffInterceptor
-from bot.handoff.tickets import TicketRequest
 from bot.settings import Settings, SettingsError, load_settings
 
 KEY = "playground-test-key"

@@ -182,13 +182,13 @@ class Harness:
     def _handoff_runtime(self):  # noqa: ANN202
         from datetime import timedelta
 
-        from bot.channels.playground import playground_mediator
         from bot.handoff import relay
         from bot.handoff.mediators import Registry
         from bot.handoff.models import ensure_schema
         from bot.handoff.outbox import Flusher
         from bot.handoff.routing import Policy, SystemClock
         from bot.handoff.service import Handoff
+        from bot.playground import playground_mediator
 
         ensure_schema(self.engine)
         self.mediator = playground_mediator()

@@ -1,5 +1,5 @@
 // The playground page: a person's phone and the mediators' desk, both talking to the local
-// assistant through /webhooks/playground/api (bot/channels/playground.py). No build step,
+// assistant through /webhooks/playground/api (bot/playground/). No build step,
 // no library: plain DOM, text only (never innerHTML with what the server sends).
 "use strict";
 
@@ -51,7 +51,7 @@
   }
 
   async function call(method, path, body, signal) {
-    // The page's token (bot/channels/playground.py, CsrfTokens): proves the call comes
+    // The page's token (bot/playground/access.py, CsrfTokens): proves the call comes
     // from this page, not from another one open in the browser.
     const token = document.querySelector('meta[name="playground-token"]');
     const options = { method, headers: { "X-Playground-Token": token ? token.content : "" }, signal };
