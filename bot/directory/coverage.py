@@ -12,8 +12,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.directory.loader import STALE_AFTER_DAYS
 from bot.directory.model import Entry
+from bot.directory.schema import STALE_AFTER_DAYS
 from bot.directory.search import Directory
 
 # The topics a person asks about; emergency numbers are national on purpose, so left out.
