@@ -10,15 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.language import detect
+from bot.rasa.nlu.component import Component
 
 logger = logging.getLogger(__name__)
 
@@ -29,34 +27,18 @@ _UNDETERMINED = {"code": "und", "confidence": 0.0}
 # A message featurizer runs on every message at inference (and on training data), before
 # the classifiers; it needs no training, so it is not trainable.
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class LanguageDetector(GraphComponent):
-    """Sets message["language"] = {"code", "confidence"} from bot.language.detect."""
+class LanguageDetector(Component):
+    """Sets message["language"] = {"code", "confidence"} from bot.language.detect.
 
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        """No options: detection is fully data-driven."""
-        return {}
+    No options (detection is fully data-driven) and nothing to load: bot.language loads
+    lazily.
+    """
 
     @staticmethod
     def required_packages() -> list[str]:
         """Packages the detector needs (module and distribution names must match:
         Rasa imports them to validate and looks up their versions to fingerprint)."""
         return ["langdetect"]
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageDetector:
-        """Create the component (nothing to load: bot.language loads lazily)."""
-        return cls(config)
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        """Keep the config for symmetry with other components."""
-        self._config = dict(config or {})
 
     @staticmethod
     def _language_of(message: Message) -> dict[str, Any]:

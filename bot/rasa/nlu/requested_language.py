@@ -7,18 +7,15 @@ so "cours d'arabe" (a schooling question) does not ask to switch language.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.language_names import find_requested_language
+from bot.rasa.nlu.component import Component
 
 logger = logging.getLogger(__name__)
 
@@ -27,19 +24,11 @@ INTENT_NAME = "change_language"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class RequestedLanguageExtractor(GraphComponent, EntityExtractorMixin):
-    """Adds {"entity": "requested_language", "value": "en", ...} to change_language messages."""
+class RequestedLanguageExtractor(Component, EntityExtractorMixin):
+    """Adds {"entity": "requested_language", "value": "en", ...} to change_language messages.
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> RequestedLanguageExtractor:
-        """Nothing to train or load."""
-        return cls()
+    Nothing to train or load.
+    """
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Training data passes through unchanged."""

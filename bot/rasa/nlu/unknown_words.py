@@ -13,16 +13,15 @@ import json
 import logging
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.vocabulary import Vocabulary
+from bot.rasa.nlu.component import Component
 
 logger = logging.getLogger(__name__)
 
@@ -31,53 +30,24 @@ OUTPUT_KEY = "unknown_words"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class UnknownWordsFallback(GraphComponent):
+class UnknownWordsFallback(Component):
     """Overrides the intent with nlu_fallback when no word of the message is familiar."""
 
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        """No options."""
-        return {}
-
-    def __init__(
-        self,
-        model_storage: ModelStorage,
-        resource: Resource,
-        vocabulary: Vocabulary | None = None,
-    ) -> None:
-        """Keep where to persist, and the vocabulary once trained or loaded."""
-        self._model_storage = model_storage
-        self._resource = resource
-        self._vocabulary = vocabulary
+    # The vocabulary once trained or loaded; without it, never override.
+    _vocabulary: Vocabulary | None = None
 
     @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> UnknownWordsFallback:
-        """A component with no vocabulary yet (training fills it)."""
-        return cls(model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> UnknownWordsFallback:
-        """Load the vocabulary saved by train(); without it, never override."""
+    def load(cls, *args: Any, **kwargs: Any) -> UnknownWordsFallback:
+        """Load the vocabulary saved by train() (Rasa's arguments are create's); without it,
+        never override."""
+        component = cls.create(*args, **kwargs)
         try:
-            with model_storage.read_from(resource) as directory:
+            with component._model_storage.read_from(component._resource) as directory:
                 data = json.loads((directory / FILE_NAME).read_text(encoding="utf-8"))
-            return cls(model_storage, resource, Vocabulary.from_dict(data))
+            component._vocabulary = Vocabulary.from_dict(data)
         except (ValueError, OSError):
             logger.warning("No vocabulary in the model: unknown words are not detected.")
-            return cls(model_storage, resource)
+        return component
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learn the words of the examples, lookup tables and synonyms; save them."""
