@@ -109,14 +109,8 @@ class MediatorOperations:
             records.add_message(
                 conn, ticket.id, "mediator", now, text=text, mediator_id=mediator.id, relayed=True
             )
-            records.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("from_mediator", ticket.language, name=mediator.name, text=text),
-                now,
-                ticket_id=ticket.id,
-            )
+            text = person_text("from_mediator", ticket.language, name=mediator.name, text=text)
+            records.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
 
     def close(self, mediator: Mediator, ticket: Ticket, outcome: str) -> bool:
         """Close the ticket: the person is told and asked for a rating; analytics recorded."""
@@ -128,22 +122,12 @@ class MediatorOperations:
             if records.current_of(conn, mediator.id) == ticket.id:
                 others = [t.id for t in store.assigned_to(conn, mediator.id)]
                 records.set_current(conn, mediator.id, others[0] if others else None, now)
+            text = person_text("closed", ticket.language, name=mediator.name)
+            records.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
+            text = person_text("ask_rating", ticket.language)
+            buttons = rating_buttons()
             records.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("closed", ticket.language, name=mediator.name),
-                now,
-                ticket_id=ticket.id,
-            )
-            records.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("ask_rating", ticket.language),
-                now,
-                ticket_id=ticket.id,
-                buttons=rating_buttons(),
+                conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id, buttons=buttons
             )
             self._resume(conn, ticket, now)
             assigned = ticket.assigned_at or now

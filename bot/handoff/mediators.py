@@ -8,6 +8,7 @@ docs/mediators.example.yml). No Rasa import.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -164,6 +165,21 @@ def _ranges(raw: Any) -> list[tuple[time, time]] | None:
     return ranges
 
 
+def _known_list(
+    raw: dict, name: str, noun: str, known: Sequence[str], bad: Callable[[str, str], None]
+) -> list:
+    """The non-empty list ``raw[name]`` of values among ``known``; each problem goes to
+    ``bad`` (an empty list when it is not a list)."""
+    values = raw.get(name)
+    if not isinstance(values, list) or not values:
+        bad(name, f"a non-empty list of {', '.join(known)}")
+        values = []
+    for value in values:
+        if value not in known:
+            bad(name, f"unknown {noun} {value!r} (known: {', '.join(known)})")
+    return values
+
+
 def parse_registry(text: str, source: str = "<mediators>") -> Registry:  # noqa: C901 (docs/architecture.md)
     """Validate the YAML ``text``; raise MediatorsError listing every problem."""
     problems: list[str] = []
@@ -221,20 +237,8 @@ def parse_registry(text: str, source: str = "<mediators>") -> Registry:  # noqa:
         elif (str(channel), address) in seen_addresses:
             bad("address", "already used by another mediator")
         seen_addresses.add((str(channel), address))
-        regions = raw.get("regions")
-        if not isinstance(regions, list) or not regions:
-            bad("regions", f"a non-empty list of {', '.join(REGIONS)}")
-            regions = []
-        for region in regions:
-            if region not in REGIONS:
-                bad("regions", f"unknown region {region!r} (known: {', '.join(REGIONS)})")
-        languages = raw.get("languages")
-        if not isinstance(languages, list) or not languages:
-            bad("languages", f"a non-empty list of {', '.join(LANGUAGES)}")
-            languages = []
-        for language in languages:
-            if language not in LANGUAGES:
-                bad("languages", f"unknown language {language!r} (known: {', '.join(LANGUAGES)})")
+        regions = _known_list(raw, "regions", "region", REGIONS, bad)
+        languages = _known_list(raw, "languages", "language", LANGUAGES, bad)
         admin = raw.get("admin", False)
         if not isinstance(admin, bool):
             bad("admin", "true or false")

@@ -5,6 +5,8 @@ Times are naive UTC, like the other tables of our database.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Column,
     DateTime,
@@ -29,10 +31,24 @@ REASONS = ("request_mediator", "emergency", "misunderstood", "voice_note")
 # Lower sorts first: emergencies jump the queue.
 PRIORITY = {"emergency": 0, "request_mediator": 1, "voice_note": 1, "misunderstood": 1}
 
+
+def _row_id() -> Column:
+    """A table's own row number."""
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+def _ticket_table(name: str, *columns: Any, index: bool = True) -> Table:
+    """A table of what belongs to a ticket: its own row number, the ticket (``index``ed or
+    not), erased with it (ON DELETE CASCADE), then ``columns``."""
+    fk = ForeignKey("handoff_tickets.id", ondelete="CASCADE")
+    ticket_id = Column("ticket_id", Integer, fk, nullable=False, index=index)
+    return Table(name, metadata, _row_id(), ticket_id, *columns)
+
+
 tickets = Table(
     "handoff_tickets",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    _row_id(),
     Column("pseudonym", String(64), nullable=False, index=True),
     Column("channel", String(32), nullable=True),
     Column("reason", String(32), nullable=False),
@@ -61,17 +77,8 @@ tickets = Table(
 )
 
 # Everything said during a hand-off, in order (person, mediator, system).
-ticket_messages = Table(
+ticket_messages = _ticket_table(
     "handoff_messages",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "ticket_id",
-        Integer,
-        ForeignKey("handoff_tickets.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
     Column("direction", String(16), nullable=False),
     Column("mediator_id", String(64), nullable=True),
     Column("kind", String(16), nullable=False),
@@ -83,33 +90,20 @@ ticket_messages = Table(
     Column("relayed_at", DateTime, nullable=True),
 )
 
-ticket_notes = Table(
+ticket_notes = _ticket_table(
     "handoff_notes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "ticket_id",
-        Integer,
-        ForeignKey("handoff_tickets.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
     Column("mediator_id", String(64), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
 
 # Which mediator was offered which ticket (so each is notified once, and told when taken).
-ticket_offers = Table(
+ticket_offers = _ticket_table(
     "handoff_offers",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "ticket_id", Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False
-    ),
     Column("mediator_id", String(64), nullable=False),
     Column("offered_at", DateTime, nullable=False),
     UniqueConstraint("ticket_id", "mediator_id", name="uq_handoff_offers_ticket_mediator"),
+    index=False,
 )
 
 # The ticket each mediator is currently answering (a plain message goes there).
@@ -126,7 +120,7 @@ mediator_state = Table(
 outbox = Table(
     "handoff_outbox",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    _row_id(),
     # "person" (target = pseudonym) or "mediator" (target = mediator id).
     Column("target_kind", String(16), nullable=False),
     Column("target", String(64), nullable=False, index=True),

@@ -58,6 +58,14 @@ class Media:
     channel: str | None
 
 
+def with_media_notice(mediator: Mediator, text: str, media: Media) -> str:
+    """The text, after a line telling the mediator the person's file could not be forwarded."""
+    notice = mediator_text(
+        "media_not_forwarded", mediator_lang(mediator), ticket="", first_name="", kind=media.kind
+    )
+    return notice + "\n" + text
+
+
 @dataclass
 class TelegramMediatorSender:
     """The mediators' Telegram bot (python-telegram-bot), with the people's bot to fetch files."""
@@ -86,17 +94,7 @@ class TelegramMediatorSender:
             except Exception:  # noqa: BLE001 (the text still goes, with a notice)
                 log.exception("file for mediator %s could not be forwarded", mediator.id)
         if media is not None:
-            text = (
-                mediator_text(
-                    "media_not_forwarded",
-                    mediator_lang(mediator),
-                    ticket="",
-                    first_name="",
-                    kind=media.kind,
-                )
-                + "\n"
-                + text
-            )
+            text = with_media_notice(mediator, text, media)
         return await self.sender.send_text(mediator.address, text, markup)
 
     async def _send_file(self, mediator: Mediator, caption: str, media: Media) -> bool:
@@ -140,17 +138,7 @@ class WhatsAppMediatorSender:
             sid = await self.sender.send(mediator.address, body=text[:1500], media_url=[media.ref])
             return sid is not None
         if media is not None:
-            text = (
-                mediator_text(
-                    "media_not_forwarded",
-                    mediator_lang(mediator),
-                    ticket="",
-                    first_name="",
-                    kind=media.kind,
-                )
-                + "\n"
-                + text
-            )
+            text = with_media_notice(mediator, text, media)
         from bot.messaging import WHATSAPP_MAX_UNITS, split_message
 
         for part in split_message(text, WHATSAPP_MAX_UNITS):
@@ -273,15 +261,9 @@ class Flusher:
                 ticket = store.get(conn, row.ticket_id)
                 mediator = self.registry().get(ticket.mediator_id or "") if ticket else None
                 if mediator is not None:
-                    records.enqueue(
-                        conn,
-                        "mediator",
-                        mediator.id,
-                        mediator_text(
-                            "person_unreachable", mediator_lang(mediator), ticket=row.ticket_id
-                        ),
-                        now,
-                    )
+                    lang = mediator_lang(mediator)
+                    text = mediator_text("person_unreachable", lang, ticket=row.ticket_id)
+                    records.enqueue(conn, "mediator", mediator.id, text, now)
 
     async def _send(self, row: Any) -> bool:
         try:

@@ -136,15 +136,7 @@ class Handoff(MediatorOperations):
                 return False
             if not store.withdraw(conn, ticket.id, now):
                 return False
-            self._resume(conn, ticket, now)
-            self._tell_offered(conn, registry, ticket, "withdrawn", now)
-            self._record(
-                conn,
-                "handoff_closed",
-                ticket,
-                outcome="withdrawn",
-                wait_seconds=(now - ticket.created_at).total_seconds(),
-            )
+            self._close_unanswered(conn, registry, ticket, "withdrawn", now)
         log.info("hand-off ticket #%d withdrawn by the person", ticket.id)
         return True
 
@@ -200,7 +192,7 @@ class Handoff(MediatorOperations):
             with self.engine.begin() as conn:
                 if now - ticket.created_at >= self.policy.expire_after:
                     if store.expire(conn, ticket.id, now):
-                        self._tell_expired(conn, registry, ticket, now)
+                        self._close_unanswered(conn, registry, ticket, "expired", now)
                         done["expired"] += 1
                     continue
                 done["offered"] += self._offer(conn, registry, ticket, now)
@@ -237,24 +229,22 @@ class Handoff(MediatorOperations):
                 text = mediator_text(key, mediator_lang(mediator), ticket=ticket.id)
                 records.enqueue(conn, "mediator", mediator.id, text, now)
 
-    def _tell_expired(
-        self, conn: Connection, registry: Registry, ticket: Ticket, now: datetime
+    def _close_unanswered(
+        self, conn: Connection, registry: Registry, ticket: Ticket, outcome: str, now: datetime
     ) -> None:
-        records.enqueue(
-            conn,
-            "person",
-            ticket.pseudonym,
-            person_text("expired", ticket.language),
-            now,
-            ticket_id=ticket.id,
-        )
+        """A ticket no mediator took is over (``outcome`` is withdrawn or expired): the person
+        of an expired one is told, the bot resumes, the mediators it was offered to are told
+        (the message of that name), and analytics records how long it waited."""
+        if outcome == "expired":
+            text = person_text("expired", ticket.language)
+            records.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
         self._resume(conn, ticket, now)
-        self._tell_offered(conn, registry, ticket, "expired", now)
+        self._tell_offered(conn, registry, ticket, outcome, now)
         self._record(
             conn,
             "handoff_closed",
             ticket,
-            outcome="expired",
+            outcome=outcome,
             wait_seconds=(now - ticket.created_at).total_seconds(),
         )
 
@@ -386,25 +376,14 @@ class Handoff(MediatorOperations):
         with self.engine.begin() as conn:
             if not store.rate(conn, ticket.id, rating, now):
                 return False
-            records.enqueue(
-                conn,
-                "person",
-                ticket.pseudonym,
-                person_text("thanks_rating", ticket.language),
-                now,
-                ticket_id=ticket.id,
-            )
+            text = person_text("thanks_rating", ticket.language)
+            records.enqueue(conn, "person", ticket.pseudonym, text, now, ticket_id=ticket.id)
             mediator = registry.get(ticket.mediator_id or "")
             if mediator is not None:
-                records.enqueue(
-                    conn,
-                    "mediator",
-                    mediator.id,
-                    mediator_text(
-                        "rated", mediator_lang(mediator), ticket=ticket.id, rating=rating
-                    ),
-                    now,
+                text = mediator_text(
+                    "rated", mediator_lang(mediator), ticket=ticket.id, rating=rating
                 )
+                records.enqueue(conn, "mediator", mediator.id, text, now)
             self._record(conn, "rating", ticket, rating=rating)
         return True
 

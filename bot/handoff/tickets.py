@@ -252,88 +252,65 @@ def assigned_to(conn: Connection, mediator_id: str) -> list[Ticket]:
     return [Ticket.from_row(r) for r in rows]
 
 
-def take(conn: Connection, ticket_id: int, mediator_id: str, now: datetime) -> bool:
-    """Assign a queued ticket; True for exactly one of concurrent takers."""
+def _changed(conn: Connection, ticket_id: int, where: tuple[Any, ...], **values: Any) -> bool:
+    """One transition: UPDATE the ticket with ``values`` if it still meets ``where``; True
+    when it changed the row."""
     done = conn.execute(
-        update(tickets)
-        .where(tickets.c.id == ticket_id, tickets.c.state == QUEUED)
-        .values(state=ASSIGNED, mediator_id=mediator_id, assigned_at=naive(now))
+        update(tickets).where(tickets.c.id == ticket_id, *where).values(**values)
     ).rowcount
     return done == 1
+
+
+_QUEUED = (tickets.c.state == QUEUED,)
+
+
+def take(conn: Connection, ticket_id: int, mediator_id: str, now: datetime) -> bool:
+    """Assign a queued ticket; True for exactly one of concurrent takers."""
+    values = {"state": ASSIGNED, "mediator_id": mediator_id, "assigned_at": naive(now)}
+    return _changed(conn, ticket_id, _QUEUED, **values)
+
+
+def _assigned_to(mediator_id: str) -> tuple[Any, ...]:
+    """The condition of a ticket assigned to ``mediator_id``."""
+    return (tickets.c.state == ASSIGNED, tickets.c.mediator_id == mediator_id)
 
 
 def transfer(conn: Connection, ticket_id: int, from_id: str, to_id: str) -> bool:
     """Pass an assigned ticket from one mediator to another."""
-    done = conn.execute(
-        update(tickets)
-        .where(
-            tickets.c.id == ticket_id, tickets.c.state == ASSIGNED, tickets.c.mediator_id == from_id
-        )
-        .values(mediator_id=to_id)
-    ).rowcount
-    return done == 1
+    return _changed(conn, ticket_id, _assigned_to(from_id), mediator_id=to_id)
 
 
 def close(conn: Connection, ticket_id: int, mediator_id: str, outcome: str, now: datetime) -> bool:
     """Close an assigned ticket and mark its rating as asked."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; known: {OUTCOMES}")
-    done = conn.execute(
-        update(tickets)
-        .where(
-            tickets.c.id == ticket_id,
-            tickets.c.state == ASSIGNED,
-            tickets.c.mediator_id == mediator_id,
-        )
-        .values(state=CLOSED, closed_at=naive(now), outcome=outcome, rating_asked_at=naive(now))
-    ).rowcount
-    return done == 1
+    values = {"closed_at": naive(now), "outcome": outcome, "rating_asked_at": naive(now)}
+    return _changed(conn, ticket_id, _assigned_to(mediator_id), state=CLOSED, **values)
 
 
 def withdraw(conn: Connection, ticket_id: int, now: datetime) -> bool:
     """Close a queued ticket the person no longer wants (no rating asked)."""
-    done = conn.execute(
-        update(tickets)
-        .where(tickets.c.id == ticket_id, tickets.c.state == QUEUED)
-        .values(state=CLOSED, closed_at=naive(now), outcome="withdrawn")
-    ).rowcount
-    return done == 1
+    values = {"closed_at": naive(now), "outcome": "withdrawn"}
+    return _changed(conn, ticket_id, _QUEUED, state=CLOSED, **values)
 
 
 def expire(conn: Connection, ticket_id: int, now: datetime) -> bool:
     """Give up on a ticket nobody took."""
-    done = conn.execute(
-        update(tickets)
-        .where(tickets.c.id == ticket_id, tickets.c.state == QUEUED)
-        .values(state=EXPIRED, expired_at=naive(now))
-    ).rowcount
-    return done == 1
+    return _changed(conn, ticket_id, _QUEUED, state=EXPIRED, expired_at=naive(now))
 
 
 def widen(conn: Connection, ticket_id: int, now: datetime) -> bool:
     """Mark a queued ticket as offered to everyone; True only the first time."""
-    done = conn.execute(
-        update(tickets)
-        .where(tickets.c.id == ticket_id, tickets.c.state == QUEUED, tickets.c.widened_at.is_(None))
-        .values(widened_at=naive(now))
-    ).rowcount
-    return done == 1
+    where = (*_QUEUED, tickets.c.widened_at.is_(None))
+    return _changed(conn, ticket_id, where, widened_at=naive(now))
 
 
 def rate(conn: Connection, ticket_id: int, rating: int, now: datetime) -> bool:
     """Record the person's 1-5 rating once."""
     if not 1 <= rating <= 5:
         raise ValueError(f"rating must be between 1 and 5, got {rating}")
-    done = conn.execute(
-        update(tickets)
-        .where(
-            tickets.c.id == ticket_id,
-            tickets.c.rating.is_(None),
-            tickets.c.rating_asked_at.is_not(None),
-        )
-        .values(rating=rating, rated_at=naive(now))
-    ).rowcount
-    return done == 1
+    where = (tickets.c.rating.is_(None), tickets.c.rating_asked_at.is_not(None))
+    return _changed(conn, ticket_id, where, rating=rating, rated_at=naive(now))
 
 
 def stop_asking_rating(conn: Connection, ticket_id: int) -> None:
@@ -428,20 +405,14 @@ def _blank_first_names(conn: Connection, named: Sequence[Any]) -> int:
 
 def _blank_old_media(conn: Connection, old: datetime) -> int:
     """Retention of media links (Twilio URLs, Telegram file ids) older than ``old``."""
-    rows = (
-        conn.execute(
-            update(ticket_messages)
-            .where(ticket_messages.c.created_at < old, ticket_messages.c.media_url.is_not(None))
-            .values(media_url=None)
-        ).rowcount
-        or 0
-    )
-    rows += (
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.created_at < old, outbox.c.media_url.is_not(None))
-            .values(media_url=None)
-        ).rowcount
-        or 0
-    )
+    rows = 0
+    for table in (ticket_messages, outbox):
+        rows += (
+            conn.execute(
+                update(table)
+                .where(table.c.created_at < old, table.c.media_url.is_not(None))
+                .values(media_url=None)
+            ).rowcount
+            or 0
+        )
     return int(rows)
