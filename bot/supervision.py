@@ -24,7 +24,29 @@ NAMES = {"actions": "action server", "rasa": "Rasa server"}
 RETENTION_INTERVAL_S = 24 * 3600.0
 
 
-class Supervisor:
+def _say_on_stderr(text: str) -> None:
+    """What the runner says goes to standard error, at once."""
+    print(text, file=sys.stderr, flush=True)
+
+
+class _Watcher:
+    """A loop in a daemon thread, stopped (and joined, bounded) by :meth:`stop`."""
+
+    _stop: threading.Event
+    _thread: threading.Thread | None = None
+
+    def _start_thread(self, name: str, loop: Callable[[], None]) -> None:
+        self._thread = threading.Thread(target=loop, name=name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching (before the servers are stopped on purpose)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_TIMEOUT_S)
+
+
+class Supervisor(_Watcher):
     """Starts a crashed server again with backoff, logging each restart; gives up (and
     says why) after more than ``crash_limit`` crashes within ``window_s``.
 
@@ -45,12 +67,11 @@ class Supervisor:
         self.backoff = tuple(backoff)
         self.crash_limit = crash_limit
         self.window_s = window_s
-        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.say = say or _say_on_stderr
         self.crashes: dict[str, list[float]] = {"actions": [], "rasa": []}
         self.restarts = 0
         self.gave_up: str | None = None
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def check_once(self) -> None:
         """Restart every server that exited (blocking through the backoff)."""
@@ -89,22 +110,15 @@ class Supervisor:
             while not self._stop.wait(interval) and not self.gave_up:
                 self.check_once()
 
-        self._thread = threading.Thread(target=loop, name="supervisor", daemon=True)
-        self._thread.start()
+        self._start_thread("supervisor", loop)
         return self
-
-    def stop(self) -> None:
-        """Stop watching (before the servers are stopped on purpose)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=STOP_TIMEOUT_S)
 
     def failed(self) -> str | None:
         """The sentence said when giving up, if it did."""
         return self.gave_up
 
 
-class Retention:
+class Retention(_Watcher):
     """Applies retention (what ``python -m bot privacy purge`` does) once the servers are
     up, then every ``interval_s``: a one-desk deployment has no cron or systemd timer, and
     personal data must not outlive RETENTION_DAYS because nobody scheduled the purge.
@@ -120,10 +134,9 @@ class Retention:
         self.settings = settings
         self.interval_s = interval_s
         self.purge = purge or _purge
-        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.say = say or _say_on_stderr
         self.runs = 0
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> None:
         """One purge; a failure is said (with what to run by hand), never raised."""
@@ -147,14 +160,8 @@ class Retention:
             while not self._stop.wait(self.interval_s):
                 self.run_once()
 
-        self._thread = threading.Thread(target=loop, name="retention", daemon=True)
-        self._thread.start()
+        self._start_thread("retention", loop)
         return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=STOP_TIMEOUT_S)
 
 
 def _purge(settings: Settings) -> dict[str, int]:
