@@ -4,6 +4,7 @@ channels' message catalogue. The Rasa adapters are in bot/rasa/."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,23 @@ from bot.messaging import (  # noqa: F401 (re-exported)
 )
 
 MESSAGES_PATH = Path(__file__).with_name("messages.yml")
+# How long one call to a platform's API may take.
+API_TIMEOUT_S = 10.0
+
+
+@dataclass(kw_only=True)
+class Retried:
+    """How a sender calls its platform's API: each call waits at most ``timeout`` s, and a
+    failed one is tried ``attempts`` times in all, ``backoff``, 2 x ``backoff``... s apart
+    (keyword fields, after the sender's own)."""
+
+    timeout: float = API_TIMEOUT_S
+    attempts: int = 3
+    backoff: float = 0.5
+
+    def retry_delay(self, attempt: int) -> float:
+        """The wait after failed attempt number ``attempt`` (from 1)."""
+        return self.backoff * 2 ** (attempt - 1)
 
 
 def buttons_from_rasa(raw: Any) -> list[Button]:

@@ -22,7 +22,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import TELEGRAM_MAX_UNITS, Button, OutgoingMessage, split_message
+from bot.channels.base import (
+    TELEGRAM_MAX_UNITS,
+    Button,
+    OutgoingMessage,
+    Retried,
+    split_message,
+)
 from bot.channels.store import ChannelStore
 
 log = logging.getLogger(__name__)
@@ -30,9 +36,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 TELEGRAM_API = "https://api.telegram.org"
-TIMEOUT_S = 10.0
-ATTEMPTS = 3
-BACKOFF_S = 0.5
 # Never wait longer than this for a flood-control pause; later messages would pile up.
 MAX_RETRY_AFTER_S = 30.0
 CALLBACK_DATA_MAX_BYTES = 64
@@ -82,14 +85,11 @@ def _seconds(value: int | float | timedelta) -> float:
 
 
 @dataclass
-class TelegramSender:
+class TelegramSender(Retried):
     """Calls the Bot API with timeouts, flood-control waits and bounded retries."""
 
     token: str = field(repr=False)
     base_url: str = TELEGRAM_API
-    timeout: float = TIMEOUT_S
-    attempts: int = ATTEMPTS
-    backoff: float = BACKOFF_S
     max_retry_after: float = MAX_RETRY_AFTER_S
 
     def __post_init__(self) -> None:
@@ -131,7 +131,7 @@ class TelegramSender:
                 if attempt == self.attempts:
                     log.error("telegram %s failed after %d attempts: %s", what, attempt, exc)
                     return None
-                delay = self.backoff * 2 ** (attempt - 1)
+                delay = self.retry_delay(attempt)
                 log.warning("telegram %s failed (retry in %.1fs): %s", what, delay, exc)
                 await asyncio.sleep(delay)
         log.error("telegram %s failed after %d attempts", what, self.attempts)

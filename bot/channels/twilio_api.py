@@ -19,8 +19,10 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.channels.base import (
+    API_TIMEOUT_S,
     WHATSAPP_MAX_UNITS,
     OutgoingMessage,
+    Retried,
     numbered_menu,
     split_message,
     utcnow,
@@ -33,15 +35,12 @@ log = logging.getLogger(__name__)
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 TWILIO_API = "https://api.twilio.com"
-TIMEOUT_S = 10.0
-ATTEMPTS = 3
-BACKOFF_S = 0.5
 
 
 class RebasedHttpClient(TwilioHttpClient):
     """The twilio HTTP client, sending what targets api.twilio.com to ``base_url`` instead."""
 
-    def __init__(self, base_url: str, timeout: float = TIMEOUT_S) -> None:
+    def __init__(self, base_url: str, timeout: float = API_TIMEOUT_S) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
 
@@ -59,16 +58,13 @@ def _retryable(exc: Exception) -> bool:
 
 
 @dataclass
-class TwilioSender:
+class TwilioSender(Retried):
     """Sends WhatsApp messages through Twilio's Messages API (retried, bounded)."""
 
     account_sid: str
     auth_token: str = field(repr=False)
     from_number: str
     base_url: str = TWILIO_API
-    timeout: float = TIMEOUT_S
-    attempts: int = ATTEMPTS
-    backoff: float = BACKOFF_S
     http_client: Any = None
 
     def __post_init__(self) -> None:
@@ -91,7 +87,7 @@ class TwilioSender:
                 if not _retryable(exc) or attempt == self.attempts:
                     log.error("twilio send failed (attempt %d, giving up): %s", attempt, reason)
                     return None
-                delay = self.backoff * 2 ** (attempt - 1)
+                delay = self.retry_delay(attempt)
                 log.warning(
                     "twilio send failed (attempt %d, retry in %.1fs): %s", attempt, delay, reason
                 )
