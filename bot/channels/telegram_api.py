@@ -22,13 +22,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import (
-    TELEGRAM_MAX_UNITS,
-    Button,
-    OutgoingMessage,
-    Retried,
-    split_message,
-)
+from bot.channels.base import TELEGRAM_MAX_UNITS, Button, OutgoingMessage, Retried, split_message
 from bot.channels.store import ChannelStore
 
 log = logging.getLogger(__name__)
