@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.app import services
 from bot.directory import DirectoryStore
 from bot.language import SUPPORTED_REPLY_LANGUAGES
 from bot.messaging import DEFAULT_LANGUAGE
 from bot.settings import load_settings
 
 
-@lru_cache(maxsize=1)
 def directory_store() -> DirectoryStore:
-    """One hot-reloading directory per action-server process, built on first use."""
-    settings = load_settings()
-    return DirectoryStore(settings.directory_path)
+    """The process's hot-reloading directory (bot.app.Services), built on first use."""
+    return services(load_settings()).directory()
 
 
 def reply_language(tracker: Tracker) -> str:
@@ -56,28 +54,16 @@ def as_int(value: Any, default: int = 0) -> int:
         return default
 
 
-@lru_cache(maxsize=1)
-def database():  # noqa: ANN201 (sqlalchemy Engine; imported lazily)
+def database():  # noqa: ANN201 (sqlalchemy Engine)
     """Our own database (consents, analytics, tickets), migrated once per process."""
-    from bot.db import make_engine, migrate
-
-    engine = make_engine(load_settings().effective_database_url)
-    migrate(engine)
-    return engine
+    return services(load_settings()).engine
 
 
-@lru_cache(maxsize=1)
 def tracker_database():  # noqa: ANN201
     """Rasa's tracker store, for erasure only (the SQLite file in dev, PostgreSQL in prod)."""
-    from bot.db import make_engine
-    from bot.privacy import tracker_store_url
-
-    return make_engine(tracker_store_url(load_settings()))
+    return services(load_settings()).tracker_engine()
 
 
-@lru_cache(maxsize=1)
 def privacy_key() -> str:
     """Key of the keyed hashes (PSEUDONYM_KEY, or the dev key under var/)."""
-    from bot.privacy import analytics_key
-
-    return analytics_key(load_settings())
+    return services(load_settings()).privacy_key()

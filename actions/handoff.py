@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -20,7 +19,7 @@ from actions.common import (
     reply_language,
     user_intents,
 )
-from bot.app import runtime_for
+from bot.app import services
 from bot.handoff.relay import HandoffRuntime
 from bot.handoff.tickets import CONTEXT_MESSAGES, TicketRequest
 from bot.settings import load_settings
@@ -40,10 +39,9 @@ TOPIC_INTENTS = (
 )
 
 
-@lru_cache(maxsize=1)
 def runtime() -> HandoffRuntime:
     """The hand-off in the action server's process (shares the database with Rasa's)."""
-    return runtime_for(load_settings(), database())
+    return services(load_settings()).handoff()
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -92,9 +90,8 @@ def _region(city: str | None) -> str | None:
 
 
 def _first_name(sender: str) -> str | None:
-    from bot.channels.store import ChannelStore
 
-    contact = ChannelStore(database()).contact(sender)
+    contact = services(load_settings()).store.contact(sender)
     return contact.first_name if contact else None
 
 

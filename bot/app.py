@@ -9,16 +9,24 @@ See docs/architecture.md.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from bot.channels.interceptors import Interceptor
-from bot.channels.outbound import send_to_person
+from bot.channels.order import TurnOrder, turn_order
+from bot.channels.outbound import build_delivery
+from bot.channels.pipeline import Delivery
+from bot.channels.store import ChannelStore
 from bot.channels.telegram_api import TelegramSender
 from bot.channels.twilio_api import TwilioSender
+from bot.db import make_engine, migrate
+from bot.directory import DirectoryStore
 from bot.handoff.mediators import RegistryFile
 from bot.handoff.models import ensure_schema
 from bot.handoff.outbox import (
@@ -32,12 +40,14 @@ from bot.handoff.relay import HandoffInterceptor, HandoffRuntime, meanwhile_from
 from bot.handoff.relay import _declined as declined
 from bot.handoff.routing import Clock, Policy, SystemClock
 from bot.handoff.service import Handoff
-from bot.messaging import Button
+from bot.messaging import Button, OutgoingMessage
 from bot.playground import CHANNEL as PLAYGROUND
 from bot.playground import with_playground
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 
-_runtimes: dict[str, HandoffRuntime] = {}
+log = logging.getLogger(__name__)
+
+_services: dict[str, Services] = {}
 _lock = threading.Lock()
 
 
@@ -68,7 +78,7 @@ def person_sender_from_settings(settings: Settings) -> PersonSender:
     """Send to a person through the channels' outbound (their own channel)."""
 
     async def send(pseudonym: str, text: str, buttons: Sequence[Button]) -> bool:
-        return await send_to_person(pseudonym, text, list(buttons), settings=settings)
+        return await services(settings).send_to_person(pseudonym, text, buttons, settings=settings)
 
     return send
 
@@ -113,34 +123,152 @@ def build_runtime(settings: Settings, engine: Engine, clock: Clock | None = None
     return HandoffRuntime(handoff, flusher, registry_file)
 
 
-def runtime_for(settings: Settings, engine: Engine) -> HandoffRuntime:
-    """The process's runtime for this database, shared by every channel and action.
+@dataclass
+class Services:
+    """One database's services in this process: our store (contacts, webhooks, consents),
+    the per-person turn order, the deliveries to people, the hand-off runtime and the
+    directory (the last two built on first use)."""
+
+    settings: Settings
+    store: ChannelStore
+    order: TurnOrder
+    # Per channel and platform account: tests run several configurations side by side.
+    deliveries: dict[tuple[str, ...], Delivery] = field(default_factory=dict)
+    _runtime: HandoffRuntime | None = None
+    _directory: DirectoryStore | None = None
+    _tracker: Engine | None = None
+    _key: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        """Our database (consents, analytics, tickets), migrated."""
+        return self.store.engine
+
+    def handoff(self) -> HandoffRuntime:
+        """The hand-off runtime, shared by every channel and action of the process."""
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = build_runtime(self.settings, self.engine)
+            return self._runtime
+
+    def use_runtime(self, runtime: HandoffRuntime) -> None:
+        """Serve with ``runtime`` instead (a test's own, for the actions to find)."""
+        with self._lock:
+            self._runtime = runtime
+
+    def directory(self) -> DirectoryStore:
+        """The hot-reloading service directory."""
+        with self._lock:
+            if self._directory is None:
+                self._directory = DirectoryStore(self.settings.directory_path)
+            return self._directory
+
+    def tracker_engine(self) -> Engine:
+        """Rasa's tracker store (the SQLite file in dev, PostgreSQL in prod), for erasure."""
+        from bot.privacy import tracker_store_url
+
+        with self._lock:
+            if self._tracker is None:
+                self._tracker = make_engine(tracker_store_url(self.settings))
+            return self._tracker
+
+    def privacy_key(self) -> str:
+        """Key of the keyed hashes (PSEUDONYM_KEY, or the dev key under var/)."""
+        from bot.privacy import analytics_key
+
+        with self._lock:
+            if self._key is None:
+                self._key = analytics_key(self.settings)
+            return self._key
+
+    def interceptors(self) -> list[Interceptor]:
+        """The interceptors of a deployment, in order: a person in danger first
+        (bot/channels/safety.py), then the mediator hand-off (bot/handoff)."""
+        from bot.channels.safety import SafetyInterceptor, warm
+
+        warm()
+        runtime = self.handoff()
+        return [SafetyInterceptor(runtime, self.directory().current), HandoffInterceptor(runtime)]
+
+    def register(self, channel: str, delivery: Delivery, settings: Settings) -> None:
+        """Make ``delivery`` the way to reach people on ``channel`` with ``settings``."""
+        self.deliveries[_delivery_key(channel, settings)] = delivery
+
+    def delivery(self, channel: str, settings: Settings | None = None) -> Delivery | None:
+        """The registered delivery for ``channel``, else one built from settings."""
+        settings = settings or self.settings
+        key = _delivery_key(channel, settings)
+        found = self.deliveries.get(key)
+        if found is None:
+            found = build_delivery(channel, settings, self.store)
+            if found is not None:
+                self.deliveries[key] = found
+        return found
+
+    async def send_to_person(
+        self,
+        pseudonym: str,
+        text: str,
+        buttons: Sequence[Button] | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> bool:
+        """Send ``text`` (and buttons) to the person behind ``pseudonym``, through the
+        channel they wrote from; False when impossible."""
+        contact = await asyncio.to_thread(self.store.contact, pseudonym)
+        if contact is None:
+            log.error("no contact for %s: message not sent", pseudonym)
+            return False
+        delivery = self.delivery(contact.channel, settings)
+        if delivery is None:
+            log.error(
+                "%s channel is not configured: message to %s not sent", contact.channel, pseudonym
+            )
+            return False
+        return await delivery.deliver(OutgoingMessage(pseudonym, text, list(buttons or [])))
+
+
+def _delivery_key(channel: str, settings: Settings) -> tuple[str, ...]:
+    return (
+        channel,
+        settings.twilio_account_sid,
+        settings.twilio_api_base_url,
+        settings.telegram_bot_token,
+        settings.telegram_api_base_url,
+    )
+
+
+def build_services(settings: Settings, engine: Engine | None = None) -> Services:
+    """Services for ``settings``: the database migrated, the turn order for the profile."""
+    if engine is None:
+        engine = make_engine(settings.effective_database_url)
+        migrate(engine)
+    return Services(
+        settings=settings,
+        store=ChannelStore(engine),
+        order=turn_order(settings.profile, settings.redis_url),
+    )
+
+
+def reset() -> None:
+    """Forget the process's services (a test that changed the environment starts afresh)."""
+    with _lock:
+        _services.clear()
+
+
+def services(settings: Settings | None = None) -> Services:
+    """The process's services for this database.
 
     Rasa builds the input channels from credentials.yml and the action server loads the
-    actions by name: neither can be handed a runtime, so this is the one process-wide
-    registry, and it lives here, at the composition root. Tests build their own runtime.
+    actions by name: neither can be handed objects, so this is the one process-wide
+    registry, and it lives here, at the composition root. Tests build their own with
+    :func:`build_services`, or reach the process's with the settings they serve.
     """
-    url = engine.url.render_as_string(hide_password=False)
+    settings = settings or load_settings()
+    key = make_url(settings.effective_database_url).render_as_string(hide_password=False)
     with _lock:
-        runtime = _runtimes.get(url)
-        if runtime is None:
-            runtime = _runtimes[url] = build_runtime(settings, engine)
-        return runtime
-
-
-def install_runtime(engine: Engine, runtime: HandoffRuntime) -> None:
-    """Make ``runtime`` the process's runtime for ``engine`` (a test's own, for the actions)."""
-    with _lock:
-        _runtimes[engine.url.render_as_string(hide_password=False)] = runtime
-
-
-def interceptors(settings: Settings, engine: Engine) -> list[Interceptor]:
-    """The interceptors of a deployment, in order: a person in danger first
-    (bot/channels/safety.py), then the mediator hand-off (bot/handoff)."""
-    from bot.channels.safety import SafetyInterceptor, warm
-    from bot.directory import DirectoryStore
-
-    warm()
-    runtime = runtime_for(settings, engine)
-    directory = DirectoryStore(settings.directory_path)
-    return [SafetyInterceptor(runtime, directory.current), HandoffInterceptor(runtime)]
+        found = _services.get(key)
+        if found is None:
+            found = _services[key] = build_services(settings)
+        return found

@@ -214,14 +214,7 @@ class RedisTurnOrder:
         await self.red.close()
 
 
-_shared: dict[str, TurnOrder] = {}
-
-
-def turn_order_for(profile: str, redis_url: str) -> TurnOrder:
-    """The process's turn order: in Redis in the production profile (several replicas
-    share it, like Rasa's lock store), else in the process."""
-    key = redis_url if profile == "prod" and redis_url else "memory"
-    order = _shared.get(key)
-    if order is None:
-        order = _shared[key] = MemoryTurnOrder() if key == "memory" else RedisTurnOrder(key)
-    return order
+def turn_order(profile: str, redis_url: str) -> TurnOrder:
+    """A turn order: in Redis in the production profile (several replicas share it, like
+    Rasa's lock store), else in the process. ``bot.app.Services`` holds the process's."""
+    return RedisTurnOrder(redis_url) if profile == "prod" and redis_url else MemoryTurnOrder()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -32,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import make_engine, metadata, migrate
+from bot.db import metadata
 
 log = logging.getLogger(__name__)
 
@@ -305,18 +304,3 @@ def _counted() -> dict[str, Any]:
         "inbound_seq": contacts.c.inbound_seq + 1,
         "previous_inbound_at": contacts.c.last_inbound_at,
     }
-
-
-_stores: dict[str, ChannelStore] = {}
-_lock = threading.Lock()
-
-
-def shared_store(database_url: str) -> ChannelStore:
-    """One migrated store per database URL and process (both channels share it)."""
-    with _lock:
-        store = _stores.get(database_url)
-        if store is None:
-            engine = make_engine(database_url)
-            migrate(engine)
-            store = _stores[database_url] = ChannelStore(engine)
-        return store

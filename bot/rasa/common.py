@@ -16,11 +16,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.app import Services, services
 from bot.channels.action_errors import watch_turn
 from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa, guess_language
-from bot.channels.order import TurnOrder, turn_order_for
+from bot.channels.order import TurnOrder
 from bot.channels.pipeline import BUSY, Delivery, Pipeline
-from bot.channels.store import ChannelStore, shared_store
+from bot.channels.store import ChannelStore
 from bot.privacy import install_log_masking_everywhere
 from bot.pseudonyms import key_for
 from bot.rasa import patches as rasa_patches
@@ -315,7 +316,7 @@ class PlatformInput(InputChannel):
             self.not_configured()
             return
         try:
-            store = shared_store(self.settings.effective_database_url)
+            store = self.services().store
             self.key = key_for(
                 self.settings.pseudonym_key, self.settings.var_dir, self.settings.profile
             )
@@ -334,9 +335,13 @@ class PlatformInput(InputChannel):
             log.warning("%s webhook called but the channel is not configured", self.channel)
         return self.pipeline
 
+    def services(self) -> Services:
+        """The process's services for this channel's database (bot.app)."""
+        return services(self.settings)
+
     def turn_order(self) -> TurnOrder:
         """The process's record of answered turns (in Redis in the production profile)."""
-        return turn_order_for(self.settings.profile, self.settings.redis_url)
+        return self.services().order
 
     def get_output_channel(self) -> OutputChannel | None:
         return self.output

@@ -19,11 +19,11 @@ from typing import Any
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint
 
-from bot.app import runtime_for
+from bot.app import Services, services
 from bot.channels import base
 from bot.channels.base import IncomingMessage, OutgoingMessage
 from bot.channels.pipeline import Pipeline
-from bot.channels.store import ChannelStore, shared_store
+from bot.channels.store import ChannelStore
 from bot.channels.telegram_api import TelegramSender
 from bot.handoff.messages import mediator_text
 from bot.handoff.relay import HandoffRuntime
@@ -79,12 +79,15 @@ class MediatorTelegramInput(TelegramInput):
         self.full_settings = settings
         self.runtime: HandoffRuntime | None = None
 
+    def services(self) -> Services:
+        # The process's services are those of the full settings, not of the mediators' bot.
+        return services(self.full_settings)
+
     def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         # The hand-off runs even without this bot (mediators may all be on WhatsApp).
         if self.runtime is None:
             try:
-                store = shared_store(self.full_settings.effective_database_url)
-                self.runtime = runtime_for(self.full_settings, store.engine)
+                self.runtime = self.services().handoff()
             except Exception:  # noqa: BLE001 (the server still starts; logged)
                 log.exception("hand-off could not start: mediators will not be notified")
                 return

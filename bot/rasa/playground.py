@@ -29,9 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.app import interceptors, runtime_for
-from bot.channels.outbound import register
-from bot.channels.store import shared_store
+from bot.app import services
 from bot.playground import (
     CHANNEL,
     CSRF_HEADER,
@@ -116,20 +114,21 @@ class PlaygroundInput(InputChannel):
             return
         try:
             self.static = load_static()
-            store = shared_store(self.settings.effective_database_url)
+            served = services(self.settings)
+            store = served.store
             key = key_for(self.settings.pseudonym_key, self.settings.var_dir, self.settings.profile)
             playground = build_playground(store, key)
             delivery = playground.delivery
             self.output = PlaygroundOutput(delivery)
             playground.start(
                 rasa_dispatch(on_new_message, self.output, CHANNEL),
-                interceptors(self.settings, store.engine),
-                runtime_for(self.settings, store.engine),
+                served.interceptors(),
+                served.handoff(),
             )
         except Exception:  # noqa: BLE001 (the server still starts; the page says 503)
             log.exception("playground could not start: its page answers 503")
             return
-        register(CHANNEL, delivery, self.settings)
+        served.register(CHANNEL, delivery, self.settings)
         self.playground = playground
         if self.settings.has_messaging:
             log.warning(

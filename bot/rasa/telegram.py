@@ -22,9 +22,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Update
 
-from bot.app import interceptors
 from bot.channels.base import IncomingMessage
-from bot.channels.outbound import build_delivery, register
+from bot.channels.outbound import build_delivery
 from bot.channels.pipeline import Pipeline
 from bot.channels.store import ChannelStore
 from bot.channels.telegram import (
@@ -79,14 +78,14 @@ class TelegramInput(PlatformInput):
         delivery = build_delivery(CHANNEL, self.settings, store)
         assert isinstance(delivery, TelegramDelivery)
         self.delivery = delivery
-        register(CHANNEL, delivery, self.settings)
+        self.services().register(CHANNEL, delivery, self.settings)
         self.output = TelegramOutput(delivery)
         self.pipeline = Pipeline(
             CHANNEL,
             store,
             delivery,
             rasa_dispatch(on_new_message, self.output, CHANNEL),
-            interceptors(self.settings, store.engine),
+            self.services().interceptors(),
             reply_mapper=callback_mapper,
             acknowledge=self._answer_callback,
             order=self.turn_order(),

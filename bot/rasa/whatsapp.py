@@ -20,8 +20,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.app import interceptors
-from bot.channels.outbound import build_delivery, register
+from bot.channels.outbound import build_delivery
 from bot.channels.pipeline import Pipeline
 from bot.channels.store import ChannelStore
 from bot.channels.whatsapp import (
@@ -69,14 +68,14 @@ class WhatsAppInput(PlatformInput):
     ) -> None:
         delivery = build_delivery(CHANNEL, self.settings, store)
         assert delivery is not None
-        register(CHANNEL, delivery, self.settings)
+        self.services().register(CHANNEL, delivery, self.settings)
         self.output = WhatsAppOutput(delivery)
         self.pipeline = Pipeline(
             CHANNEL,
             store,
             delivery,
             rasa_dispatch(on_new_message, self.output, CHANNEL),
-            interceptors(self.settings, store.engine),
+            self.services().interceptors(),
             order=self.turn_order(),
         )
         if not self.settings.public_base_url:

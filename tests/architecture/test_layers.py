@@ -105,3 +105,29 @@ def test_the_desk_changes_no_ticket_itself() -> None:
         and node.func.value.id == "store"
     }
     assert not called & writes, sorted(called & writes)
+
+
+def test_no_module_keeps_a_service_registry_but_the_composition_root() -> None:
+    """Process-wide state lives in bot/app.py only: no module-level ``_x: dict = {}`` of
+    services elsewhere in bot/, and no ``lru_cache`` singletons in the actions."""
+    # Sanic's app is process-wide itself: the body limits of its routes go with it.
+    allowed = {"bot/rasa/common.py:_BODY_LIMITS"}
+    found = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        if path == ROOT / "bot" / "app.py":
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+            value = getattr(node, "value", None)
+            if (
+                isinstance(target, ast.Name)
+                and isinstance(value, ast.Dict)
+                and not value.keys
+                and target.id.startswith("_")
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{target.id}")
+    assert set(found) <= allowed, sorted(set(found) - allowed)
+    for path in sorted((ROOT / "actions").glob("*.py")):
+        assert "lru_cache" not in path.read_text(encoding="utf-8"), path.name

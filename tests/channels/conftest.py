@@ -93,10 +93,10 @@ class ChannelAssistant:
     def skip_privacy_notice(self, sender: str) -> str:
         """Record that ``sender`` already accepted the privacy notice (tests of the channels,
         not of the notice: its dialogue is tested with the privacy capability)."""
-        from bot.channels.store import shared_store
+        from bot.app import services
         from bot.privacy import ACCEPTED, record_consent
 
-        record_consent(shared_store(self.settings.effective_database_url).engine, sender, ACCEPTED)
+        record_consent(services(self.settings).engine, sender, ACCEPTED)
         return sender
 
     def log(self) -> str:

@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from bot.app import services
 from bot.channels.base import utcnow
-from bot.channels.outbound import send_to_person
-from bot.channels.store import contacts, shared_store
+from bot.channels.store import contacts
 from tests.channels.conftest import TEMPLATE_SID, ChannelAssistant
 from tests.channels.helpers import (
     post_telegram,
@@ -258,9 +258,11 @@ def test_whatsapp_outside_24h_window_sends_the_template(
     _wait_whatsapp(twilio_fake, number)
     sender = channel_assistant.whatsapp_pseudonym(number)
     settings = channel_assistant.settings
-    store = shared_store(settings.effective_database_url)
+    store = services(settings).store
     # Inside the window: free text.
-    assert asyncio.run(send_to_person(sender, "Un médiateur vous répond.", settings=settings))
+    assert asyncio.run(
+        services(settings).send_to_person(sender, "Un médiateur vous répond.", settings=settings)
+    )
     assert _bodies(twilio_fake, number)[-1] == "Un médiateur vous répond."
     with store.engine.begin() as conn:
         conn.execute(
@@ -269,7 +271,9 @@ def test_whatsapp_outside_24h_window_sends_the_template(
             .values(last_inbound_at=utcnow() - timedelta(hours=25))
         )
     before = len(twilio_fake.messages(number))
-    assert asyncio.run(send_to_person(sender, "Texte libre interdit", settings=settings))
+    assert asyncio.run(
+        services(settings).send_to_person(sender, "Texte libre interdit", settings=settings)
+    )
     calls = twilio_fake.messages(number)[before:]
     assert len(calls) == 1
     assert calls[0].params.get("ContentSid") == TEMPLATE_SID

@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.app import services
 from bot.channels.base import IncomingMessage
-from bot.channels.order import MemoryTurnOrder, RedisTurnOrder, TurnOrder, turn_order_for
+from bot.channels.order import MemoryTurnOrder, RedisTurnOrder, TurnOrder, turn_order
 from bot.channels.queue import PersonQueues
+from bot.settings import Settings
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -121,10 +123,11 @@ async def test_redis_state_expires(redis_url: str) -> None:
         await order.close()
 
 
-def test_the_production_profile_shares_the_order_in_redis() -> None:
-    assert isinstance(turn_order_for("dev", "redis://127.0.0.1:6379/0"), MemoryTurnOrder)
-    assert isinstance(turn_order_for("prod", "redis://127.0.0.1:6379/0"), RedisTurnOrder)
-    assert turn_order_for("dev", "") is turn_order_for("dev", "")  # one per process
+def test_the_production_profile_shares_the_order_in_redis(tmp_path) -> None:  # noqa: ANN001
+    assert isinstance(turn_order("dev", "redis://127.0.0.1:6379/0"), MemoryTurnOrder)
+    assert isinstance(turn_order("prod", "redis://127.0.0.1:6379/0"), RedisTurnOrder)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'order.db'}")
+    assert services(settings).order is services(settings).order  # one per process
 
 
 # --- the queues ------------------------------------------------------------------------------

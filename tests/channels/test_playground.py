@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_runtime
+from bot.app import build_runtime, services
 from bot.channels import base
 from bot.channels.base import Button, IncomingMessage, OutgoingMessage, utf16_units
-from bot.channels.outbound import register
-from bot.channels.store import ChannelStore, shared_store
+from bot.channels.store import ChannelStore
 from bot.handoff.mediators import Registry, parse_registry
 from bot.handoff.outbox import Flusher
 from bot.handoff.relay import HandoffInterceptor
@@ -200,7 +199,7 @@ class Bot:
 
 @pytest.fixture
 def playground(tmp_path: Path) -> tuple[Playground, Bot]:
-    store = shared_store(f"sqlite:///{tmp_path / 'playground.db'}")
+    store = services(Settings(database_url=f"sqlite:///{tmp_path / 'playground.db'}")).store
     bot = Bot()
     playground = build_playground(store, KEY)
     bot.playground = playground
@@ -357,13 +356,13 @@ def handoff_playground(tmp_path: Path):  # noqa: ANN201
         pseudonym_key=KEY,
         playground="on",
     )
-    store: ChannelStore = shared_store(settings.effective_database_url)
+    store: ChannelStore = services(settings).store
     runtime = build_runtime(settings, store.engine)
     bot = Bot()
     pg = build_playground(store, KEY)
     bot.playground = pg
     pg.start(bot, [HandoffInterceptor(runtime)], runtime)
-    register(CHANNEL, pg.delivery, settings)
+    services(settings).register(CHANNEL, pg.delivery, settings)
     return pg, bot, runtime, settings, store
 
 
@@ -443,7 +442,7 @@ def test_without_the_playground_nothing_changes_in_the_handoff(tmp_path: Path) -
         mediators_file=tmp_path / "none.yml",
         playground="off",
     )
-    runtime = build_runtime(settings, shared_store(settings.effective_database_url).engine)
+    runtime = build_runtime(settings, services(settings).engine)
     assert runtime.handoff.registry().mediators == ()
     assert isinstance(runtime.flusher, Flusher) and runtime.flusher.elsewhere == frozenset()
 

@@ -238,10 +238,10 @@ def _pseudonym(channel: str, address: str) -> str:
 def _accepted(running: Running, sender: str) -> None:
     """The person already answered the privacy notice (a hand-off waits for the answer:
     mediators read what people write; tested with the dialogue in tests/privacy)."""
-    from bot.channels.store import shared_store
+    from bot.app import services
     from bot.privacy import ACCEPTED, record_consent
 
-    record_consent(shared_store(running.settings.effective_database_url).engine, sender, ACCEPTED)
+    record_consent(services(running.settings).engine, sender, ACCEPTED)
 
 
 def _ticket_number(texts: list[str]) -> int:

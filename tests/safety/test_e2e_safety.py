@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bot.channels.store import shared_store
+from bot.app import services
 from bot.privacy import ACCEPTED, record_consent
 from tests.channels.helpers import post_telegram, post_whatsapp, telegram_text_update, twilio_params
 from tests.handoff.test_e2e_handoff import AMINA_CHAT, Running, _pseudonym, _wait
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 def _consented(running: Running, channel: str, address: str) -> str:
     sender = _pseudonym(channel, address)
-    record_consent(shared_store(running.settings.effective_database_url).engine, sender, ACCEPTED)
+    record_consent(services(running.settings).engine, sender, ACCEPTED)
     return sender
 
 

@@ -124,16 +124,9 @@ class Harness:
         """Load the model and wire the pipeline (once; a few seconds)."""
         os.environ.update(self.env())
         import actions.common as common
-        import actions.handoff as action_handoff
+        from bot.app import reset
 
-        for cached in (
-            common.database,
-            common.tracker_database,
-            common.privacy_key,
-            common.directory_store,
-            action_handoff.runtime,
-        ):
-            cached.cache_clear()
+        reset()  # the actions' services follow the environment just set
         from rasa.core.agent import Agent
         from rasa.core.tracker_store import SQLTrackerStore
         from rasa.shared.core.domain import Domain
@@ -222,9 +215,10 @@ class Harness:
         )
         runtime = relay.HandoffRuntime(handoff, flusher)
         runtime.set_resume(self._resume)
-        from bot.app import install_runtime
+        from bot.app import services
+        from bot.settings import load_settings
 
-        install_runtime(self.engine, runtime)  # what actions.handoff.runtime() finds
+        services(load_settings()).use_runtime(runtime)  # what actions.handoff.runtime() finds
         return runtime
 
     async def _resume(self, pseudonym: str, language: str | None) -> bool:
@@ -287,10 +281,10 @@ def deployment_interceptors(engine: Any) -> list[Any]:
     """The interceptors a deployment runs (bot.app.interceptors), in its order: the
     hand-off (whose runtime is ours, registered for this database) and, once bot/safety
     adds one there, the danger interceptor."""
-    from bot.app import interceptors
+    from bot.app import services
     from bot.settings import load_settings
 
-    return interceptors(load_settings(), engine)
+    return services(load_settings()).interceptors()
 
 
 def has_danger_interceptor(pipeline: Any) -> bool:
