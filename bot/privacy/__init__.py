@@ -165,21 +165,12 @@ def erase_person(
     """
     if not pseudonym:
         raise ValueError("empty pseudonym")
-    outcome = Outcome()
-    with engine.begin() as connection:
-        for name, eraser in (erasers or dict(ERASERS)).items():
-            if keep_contact and name == "contacts":
-                continue
-            outcome.add(name, eraser(connection, pseudonym, None))
-        link = analytics.person_key(pseudonym, key)
-        outcome.add("analytics links", analytics.unlink(connection, link))
-        connection.execute(
-            erasure_requests.insert().values(
-                pseudonym=pseudonym, requested_at=utcnow(), reason=reason
-            )
-        )
-    if tracker is not None:
-        outcome.add("tracker events", erase_tracker(tracker, pseudonym=pseudonym))
+    chosen = {
+        name: eraser
+        for name, eraser in (erasers or dict(ERASERS)).items()
+        if not (keep_contact and name == "contacts")
+    }
+    outcome = _forget(engine, tracker, pseudonym, key, reason, chosen)
     log.info("erased person %s (%s): %s", pseudonym, reason, outcome.rows)
     return outcome
 
@@ -187,13 +178,28 @@ def erase_person(
 def forget_declined(engine: Engine, tracker: Engine | None, pseudonym: str, key: str) -> Outcome:
     """A person declined: unlink their analytics and drop the conversation (kept: decision)."""
     record_consent(engine, pseudonym, DECLINED)
+    return _forget(engine, tracker, pseudonym, key, DECLINED, {})
+
+
+def _forget(
+    engine: Engine,
+    tracker: Engine | None,
+    pseudonym: str,
+    key: str,
+    reason: str,
+    erasers: Mapping[str, Eraser],
+) -> Outcome:
+    """Run ``erasers``, unlink the person's analytics and leave an erasure request for
+    ``reason`` in one transaction; then drop their conversation from Rasa's tracker."""
     outcome = Outcome()
     with engine.begin() as connection:
+        for name, eraser in erasers.items():
+            outcome.add(name, eraser(connection, pseudonym, None))
         link = analytics.person_key(pseudonym, key)
         outcome.add("analytics links", analytics.unlink(connection, link))
         connection.execute(
             erasure_requests.insert().values(
-                pseudonym=pseudonym, requested_at=utcnow(), reason=DECLINED
+                pseudonym=pseudonym, requested_at=utcnow(), reason=reason
             )
         )
     if tracker is not None:
