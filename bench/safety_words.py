@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.safety.assess import fold  # noqa: E402
+from bot.safety.text import fold  # noqa: E402
 
 OUT = ROOT / "bot" / "safety" / "latin_words.txt"
 _ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")

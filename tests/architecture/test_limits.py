@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 450
 # Over the limit when it came in (2026-12-03): the ceiling is their size then.
 TOO_LONG_TODAY = {
-    "bot/safety/assess.py": 579,
     "bot/language.py": 559,
 }
 

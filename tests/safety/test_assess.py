@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.safety import IMMINENT, KINDS, URGENT, assess
-from bot.safety.assess import compile_pattern, fold, skeleton_word, views
+from bot.safety.assess import views
+from bot.safety.compiler import compile_pattern
+from bot.safety.text import fold, skeleton_word
 
 DEV = Path(__file__).resolve().parents[2] / "bench" / "data" / "safety" / "dev.tsv"
 
