@@ -65,18 +65,52 @@ def serving(
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     """The trained assistant (``make train``) with both servers, stopped after the session."""
-    if not MODEL.is_file():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it first)")
-    var_dir = tmp_path_factory.mktemp("var")
-    settings = replace(
-        load_settings(environ={}, env_file=None),
-        var_dir=var_dir,
-        model_path=MODEL,
-        rasa_port=free_port(),
-        action_port=free_port(),
-    )
-    with serving(settings, var_dir / "servers.log") as running:
+    settings = trained_settings(tmp_path_factory.mktemp("var"))
+    with serving(settings, settings.var_dir / "servers.log") as running:
         yield running
+
+
+def trained_settings(var_dir: Path, **changes: Any) -> Settings:
+    """Default settings (no environment, no .env) with the trained model (``make train``;
+    without it the test fails), free loopback ports and ``var_dir``; then ``changes``."""
+    require_model()
+    return replace(
+        load_settings(environ={}, env_file=None), var_dir=var_dir, **model_and_ports(), **changes
+    )
+
+
+def require_model() -> None:
+    """Fail the test when there is no trained model (``make test`` trains one first)."""
+    if not MODEL.is_file():
+        pytest.fail(f"no trained model at {MODEL}: set TEST_MODEL_PATH or run `make train`")
+
+
+def model_and_ports() -> dict[str, Any]:
+    """The trained model and two free loopback ports, as settings fields."""
+    return {"model_path": MODEL, "rasa_port": free_port(), "action_port": free_port()}
+
+
+@contextmanager
+def started(
+    settings: Settings, what: str = "assistant", timeout: float = 300.0
+) -> Iterator[Assistant]:
+    """Start the assistant, its output in ``servers.log`` of its var_dir (written anew);
+    fail with the end of that log when ``what`` does not start within ``timeout`` s; stop
+    it when the block ends."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.var_dir / "servers.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        assistant = Assistant(settings, log=log)
+        try:
+            assistant.start()
+            assistant.wait_ready(timeout=timeout)
+        except Exception:
+            assistant.stop()
+            pytest.fail(f"{what} did not start:\n{_tail(log_path)}")
+        try:
+            yield assistant
+        finally:
+            assistant.stop()
 
 
 def _tail(path: Path, lines: int = 60) -> str:

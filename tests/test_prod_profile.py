@@ -10,9 +10,8 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from bot.runner import Assistant, free_port
 from bot.settings import load_settings
-from tests.conftest import MODEL, RestClient, _tail
+from tests.conftest import RestClient, model_and_ports, require_model, started
 from tests.domain_texts import prefix
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
@@ -32,33 +31,18 @@ def replica(database_url: str, redis_url: str, var_dir: Path):
             env_file=None,
         ),
         var_dir=var_dir,
-        model_path=MODEL,
+        **model_and_ports(),
         # This test talks through Rasa's REST channel, off by default in prod.
         rest_channel="on",
-        rasa_port=free_port(),
-        action_port=free_port(),
     )
-    var_dir.mkdir(parents=True, exist_ok=True)
-    log_path = var_dir / "servers.log"
-    with log_path.open("w", encoding="utf-8") as log:
-        running = Assistant(settings, log=log)
-        try:
-            running.start()
-            running.wait_ready(timeout=240)
-        except Exception:
-            running.stop()
-            pytest.fail(f"replica did not start:\n{_tail(log_path)}")
-        try:
-            yield running
-        finally:
-            running.stop()
+    with started(settings, "replica", timeout=240) as running:
+        yield running
 
 
 def test_conversation_survives_a_replica_change(
     pg_database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    if not MODEL.is_file():
-        pytest.fail("no trained model: run `make train`")
+    require_model()
     sender = "prod-profile-person"
     with replica(pg_database_url, redis_url, tmp_path / "a") as first:
         replies = RestClient(first.rasa_url, sender).say("hello, i need a doctor in nador")

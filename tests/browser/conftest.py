@@ -12,16 +12,16 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from bot.runner import Assistant, free_port
-from bot.settings import ROOT, Settings, load_settings
-from tests.conftest import MODEL, _tail, serving
+from bot.runner import Assistant
+from bot.settings import ROOT, Settings
+from tests.conftest import _tail, serving, trained_settings
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -68,15 +68,9 @@ class RunningPlayground:
 @pytest.fixture(scope="package")
 def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlayground]:
     """Rasa + action server with the playground on, no platform, no mediators' file."""
-    if not MODEL.is_file():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it first)")
     var_dir = tmp_path_factory.mktemp("playground-var")
-    settings = replace(
-        load_settings(environ={}, env_file=None),
-        var_dir=var_dir,
-        model_path=MODEL,
-        rasa_port=free_port(),
-        action_port=free_port(),
+    settings = trained_settings(
+        var_dir,
         # Only the playground's mediator: a developer's var/mediators.yml stays out of it.
         mediators_file=var_dir / "mediators.yml",
         playground="on",

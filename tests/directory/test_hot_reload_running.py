@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import Assistant, free_port
+from bot.runner import Assistant
 from bot.settings import ROOT, load_settings
-from tests.conftest import MODEL, RestClient, serving
+from tests.conftest import RestClient, model_and_ports, require_model, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -24,18 +24,15 @@ NEW_NAME = "Hôpital provincial Hassani (nouveau nom) – Nador"
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Assistant, Path]]:
-    if not MODEL.is_file():
-        pytest.fail(f"no trained model at {MODEL}: run `make train`")
+    require_model()
     tmp = tmp_path_factory.mktemp("hot")
     directory = tmp / "directory"
     shutil.copytree(ROOT / "directory", directory)
     settings = replace(
         load_settings(environ={}, env_file=None),
         var_dir=tmp / "var",
-        model_path=MODEL,
+        **model_and_ports(),
         directory_path=directory,
-        rasa_port=free_port(),
-        action_port=free_port(),
     )
     with serving(settings, tmp / "servers.log") as assistant:
         yield assistant, tmp

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bot.runner import Assistant, free_port
+from bot.runner import Assistant
 from bot.settings import Settings
 from tests.channels.conftest import channel_settings
-from tests.conftest import MODEL, _tail
+from tests.conftest import model_and_ports, require_model, started
 from tests.fakes.twilio_fake import TwilioFake
 from tests.resilience.proxy import TcpProxy
 
@@ -35,9 +35,7 @@ def settings_for(var_dir: Path, twilio_url: str, **changes: object) -> Settings:
         var_dir,
         twilio_url,
         "http://127.0.0.1:9",  # Telegram is not used by these tests
-        model_path=MODEL,
-        rasa_port=free_port(),
-        action_port=free_port(),
+        **model_and_ports(),
         **changes,
     )
 
@@ -55,22 +53,9 @@ def prod_settings(var_dir: Path, twilio_url: str, database_url: str, redis_url: 
 @contextmanager
 def running(settings: Settings) -> Iterator[Assistant]:
     """Start the assistant (bounded wait), stop it afterwards; fail with its log."""
-    if not MODEL.is_file():
-        pytest.fail(f"no trained model at {MODEL}: set TEST_MODEL_PATH or run `make train`")
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    log_path = settings.var_dir / "servers.log"
-    with log_path.open("w", encoding="utf-8") as log:
-        assistant = Assistant(settings, log=log)
-        try:
-            assistant.start()
-            assistant.wait_ready(timeout=300)
-        except Exception:
-            assistant.stop()
-            pytest.fail(f"assistant did not start:\n{_tail(log_path)}")
-        try:
-            yield assistant
-        finally:
-            assistant.stop()
+    require_model()
+    with started(settings) as assistant:
+        yield assistant
 
 
 def server_log(assistant: Assistant) -> str:

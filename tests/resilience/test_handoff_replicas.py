@@ -18,7 +18,7 @@ from bot.settings import Settings
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.channels.conftest import channel_settings as base_settings
 from tests.channels.helpers import post_telegram, telegram_callback, telegram_text_update
-from tests.conftest import MODEL
+from tests.conftest import model_and_ports, require_model
 from tests.fakes.twilio_fake import TwilioFake
 from tests.handoff.test_e2e_handoff import (
     AMINA_CHAT,
@@ -49,9 +49,7 @@ def _settings(
         var_dir,
         twilio.url,
         telegram.url,
-        model_path=MODEL,
-        rasa_port=free_port(),
-        action_port=free_port(),
+        **model_and_ports(),
         mediator_telegram_bot_token=MEDIATOR_TOKEN,
         mediator_telegram_webhook_secret=MEDIATOR_SECRET,
         mediators_file=mediators,
@@ -67,8 +65,7 @@ def replicas(
     tmp_path: Path, pg_database_url: str, redis_url: str
 ) -> Iterator[tuple[Running, Running]]:
     """Two replicas sharing the database and Redis, and the fakes."""
-    if not MODEL.is_file():
-        pytest.fail(f"no trained model at {MODEL}: set TEST_MODEL_PATH or run `make train`")
+    require_model()
     telegram = TwoBotsTelegramFake().start()
     twilio = TwilioFake(ACCOUNT_SID, AUTH_TOKEN).start()
     mediators = tmp_path / "mediators.yml"

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.runner import Assistant, free_port
+from bot.runner import Assistant
 from bot.settings import Settings
 from tests.channels.conftest import channel_settings, telegram_fake, twilio_fake  # noqa: F401
-from tests.conftest import MODEL, serving
+from tests.conftest import model_and_ports, require_model, serving
 from tests.fakes.telegram_fake import TelegramFake
 from tests.fakes.twilio_fake import TwilioFake
 
@@ -50,17 +50,14 @@ def secured(
 ) -> Iterator[Secured]:
     """The assistant, shared by the security tests (the supervision tests kill its servers
     last and leave them running again)."""
-    if not MODEL.is_file():
-        pytest.fail(f"no trained model at {MODEL}: run `make train`")
+    require_model()
     var_dir = tmp_path_factory.mktemp("secvar")
     (var_dir / "mediators.yml").write_text(MEDIATORS, encoding="utf-8")
     settings = channel_settings(
         var_dir,
         twilio_fake.url,
         telegram_fake.url,
-        model_path=MODEL,
-        rasa_port=free_port(),
-        action_port=free_port(),
+        **model_and_ports(),
         rasa_api_token=TOKEN,
         playground="on",
         mediators_file=var_dir / "mediators.yml",
