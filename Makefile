@@ -15,7 +15,7 @@ PROFILE  ?= dev
 # Rasa reads its training data from these folders only (test stories live apart).
 TRAIN_DATA := nlu_data/nlu nlu_data/dialogue
 TRAIN_INPUTS := config.yml domain.yml $(shell find nlu_data/nlu nlu_data/dialogue bot/nlu bot/rasa/nlu \
-                  bot/language_data -type f 2>/dev/null | LC_ALL=C sort) bot/language.py bot/language_names.py
+                  bot/language_data -type f 2>/dev/null | LC_ALL=C sort) bot/language.py bot/language_model.py bot/language_names.py
 
 # A Python 3.10 for Rasa 3.6: python3.10 on PATH, else the newest pyenv-installed 3.10.
 PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null || echo $${PYENV_ROOT:-$$HOME/.pyenv})

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,20 +134,27 @@ FACTORIES: dict[str, Callable[[], Callable[[str], str]]] = {
 }
 
 
-def run_public(name: str) -> dict:
-    """Accuracy of one detector on the public two-word items, per language."""
-    rows = load_eval(PUBLIC_FILE)
-    detect = FACTORIES[name]()
-    per_code = {}
-    for code in PUBLIC_CODES:
+def per_code(
+    detect: Callable[[str], str], rows: list[tuple[str, str]], codes: Iterable[str]
+) -> dict[str, dict]:
+    """Items, correct answers and accuracy of ``detect`` on ``rows`` for each of ``codes``."""
+    out = {}
+    for code in codes:
         texts = [text for text, gold in rows if gold == code]
         correct = sum(detect(text) == code for text in texts)
-        per_code[code] = {
+        out[code] = {
             "n": len(texts),
             "correct": correct,
             "accuracy": round(correct / len(texts), 4) if texts else 0.0,
         }
-    return {"name": name, "per_code": per_code}
+    return out
+
+
+def run_public(name: str) -> dict:
+    """Accuracy of one detector on the public two-word items, per language."""
+    rows = load_eval(PUBLIC_FILE)
+    detect = FACTORIES[name]()
+    return {"name": name, "per_code": per_code(detect, rows, PUBLIC_CODES)}
 
 
 def run_short(name: str) -> dict:
@@ -155,17 +162,7 @@ def run_short(name: str) -> dict:
     detect = FACTORIES[name]()
     out: dict = {"name": name}
     for split, path in SHORT_FILES.items():
-        rows = load_eval(path)
-        per_code = {}
-        for code in SHORT_CODES:
-            texts = [text for text, gold in rows if gold == code]
-            correct = sum(detect(text) == code for text in texts)
-            per_code[code] = {
-                "n": len(texts),
-                "correct": correct,
-                "accuracy": round(correct / len(texts), 4) if texts else 0.0,
-            }
-        out[split] = per_code
+        out[split] = per_code(detect, load_eval(path), SHORT_CODES)
     return out
 
 
@@ -265,22 +262,26 @@ def cross_validate_training(folds: int = 5) -> dict:
     import random
 
     sys.path.insert(0, str(ROOT))
-    from bot import language
+    from bot import language, language_model
 
-    examples = language._load_training(language.TRAINING_FILE)
+    examples = language_model._load_training(language_model.TRAINING_FILE)
     random.Random(0).shuffle(examples)
     full = language._resources()
-    lexicon_doc = language.yaml.safe_load(language.LEXICON_FILE.read_text(encoding="utf-8"))
+    lexicon_doc = language_model.yaml.safe_load(
+        language_model.LEXICON_FILE.read_text(encoding="utf-8")
+    )
     lexicon = {
-        c: [str(w) for w in lexicon_doc["lexicon"].get(c, [])] for c in language.LATIN_CLASSES
+        c: [str(w) for w in lexicon_doc["lexicon"].get(c, [])] for c in language_model.LATIN_CLASSES
     }
-    per_code = {c: [0, 0] for c in language.LATIN_CLASSES}
+    per_code = {c: [0, 0] for c in language_model.LATIN_CLASSES}
     original = language._resources
     try:
         for fold in range(folds):
             train = [e for i, e in enumerate(examples) if i % folds != fold]
-            model = language._LatinModel(train, lexicon)
-            res = language._Resources(model, full.latin_places, full.arabic_places, full.neutral)
+            model = language_model._LatinModel(train, lexicon)
+            res = language_model._Resources(
+                model, full.latin_places, full.arabic_places, full.neutral
+            )
             language._resources = lambda res=res: res  # type: ignore[assignment]
             for code, text in examples[fold::folds]:
                 per_code[code][1] += 1

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import language
+from bot import language, language_model
 from bot.language import (
     ALL_CODES,
     SUPPORTED_REPLY_LANGUAGES,
@@ -225,7 +225,9 @@ def _norm(text: str) -> str:
 
 
 def test_eval_set_and_training_data_do_not_overlap() -> None:
-    training = {_norm(text) for _, text in language._load_training(language.TRAINING_FILE)}
+    training = {
+        _norm(text) for _, text in language_model._load_training(language_model.TRAINING_FILE)
+    }
     lines = EVAL_FILE.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "text\tcode"
     overlap = [line for line in lines[1:] if _norm(line.rsplit("\t", 1)[0]) in training]

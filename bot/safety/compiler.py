@@ -164,7 +164,7 @@ def _distance_at_most_one(a: str, b: str) -> bool:
 
 def _language_words() -> dict[str, set[str]]:
     """Words of real messages and lexicons, per language (the language detector's data)."""
-    from bot.language import LEXICON_FILE, TRAINING_FILE
+    from bot.language_model import LEXICON_FILE, TRAINING_FILE
 
     words: dict[str, set[str]] = {}
     try:

@@ -11,10 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 450
-# Over the limit when it came in (2026-12-03): the ceiling is their size then.
-TOO_LONG_TODAY = {
-    "bot/language.py": 559,
-}
+# Over the limit when it came in (2026-12-03), with their size then as the ceiling: all
+# eight were split by 2026-12-06. Keep it empty.
+TOO_LONG_TODAY: dict[str, int] = {}
 
 
 def _lines(path: Path) -> int:
