@@ -134,7 +134,7 @@ FACTORIES: dict[str, Callable[[], Callable[[str], str]]] = {
 }
 
 
-def per_code(
+def accuracy_per_code(
     detect: Callable[[str], str], rows: list[tuple[str, str]], codes: Iterable[str]
 ) -> dict[str, dict]:
     """Items, correct answers and accuracy of ``detect`` on ``rows`` for each of ``codes``."""
@@ -154,7 +154,7 @@ def run_public(name: str) -> dict:
     """Accuracy of one detector on the public two-word items, per language."""
     rows = load_eval(PUBLIC_FILE)
     detect = FACTORIES[name]()
-    return {"name": name, "per_code": per_code(detect, rows, PUBLIC_CODES)}
+    return {"name": name, "per_code": accuracy_per_code(detect, rows, PUBLIC_CODES)}
 
 
 def run_short(name: str) -> dict:
@@ -162,7 +162,7 @@ def run_short(name: str) -> dict:
     detect = FACTORIES[name]()
     out: dict = {"name": name}
     for split, path in SHORT_FILES.items():
-        out[split] = per_code(detect, load_eval(path), SHORT_CODES)
+        out[split] = accuracy_per_code(detect, load_eval(path), SHORT_CODES)
     return out
 
 

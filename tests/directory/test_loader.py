@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -278,12 +279,20 @@ def test_top_level_mapping_instead_of_list(small_directory: Path):
     assert len(found) == 1 and "expected a list of entries" in found[0].message
 
 
-def test_tabs_are_reported_with_their_line(small_directory: Path):
-    text = entry().replace("  category: health", "\tcategory: health")
-    found = errors(problems_for(small_directory, "tabs.yml", text))
+def only_error_on_line(directory: Path, name: str, line: str, instead: str) -> Any:
+    """The one error of an entry whose ``line`` reads ``instead``; it is on that line."""
+    text = entry().replace(line, instead)
+    found = errors(problems_for(directory, name, text))
     assert len(found) == 1
-    assert "tab" in found[0].message
-    assert found[0].line == text.splitlines().index("\tcategory: health") + 1
+    assert found[0].line == text.splitlines().index(instead) + 1
+    return found[0]
+
+
+def test_tabs_are_reported_with_their_line(small_directory: Path):
+    found = only_error_on_line(
+        small_directory, "tabs.yml", "  category: health", "\tcategory: health"
+    )
+    assert "tab" in found.message
 
 
 def test_yaml_syntax_error_gives_a_line_not_a_traceback(small_directory: Path):
@@ -295,11 +304,13 @@ def test_yaml_syntax_error_gives_a_line_not_a_traceback(small_directory: Path):
 
 
 def test_colon_in_unquoted_text_gets_a_hint(small_directory: Path):
-    text = entry().replace("    fr: Description en français.", "    fr: Horaires : le matin")
-    found = errors(problems_for(small_directory, "colon.yml", text))
-    assert len(found) == 1
-    assert "quotes" in found[0].message
-    assert found[0].line == text.splitlines().index("    fr: Horaires : le matin") + 1
+    found = only_error_on_line(
+        small_directory,
+        "colon.yml",
+        "    fr: Description en français.",
+        "    fr: Horaires : le matin",
+    )
+    assert "quotes" in found.message
 
 
 def test_binary_file_is_reported(small_directory: Path):

@@ -58,13 +58,8 @@ PROVINCES = [
     "tiznit",
     "tata",
     "oujda-angad",
-    "nador",
-    "berkane",
-    "taourirt",
-    "jerada",
-    "figuig",
-    "driouch",
-    "guercif",
+    # The other provinces of the Oriental are named after their main town.
+    *ORIENTAL[1:8],
 ]
 
 

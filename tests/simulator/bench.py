@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.settings import ROOT
-from tests.simulator.conversations import LANGUAGES, TOWNS, Step, as_code, run_conversation
+from tests.simulator.conversations import KINDS, LANGUAGES, TOWNS, Step, as_code, run_conversation
 from tests.simulator.harness import Harness, has_danger_interceptor
 
 RESULTS = ROOT / "bench" / "results" / "conversations.json"
@@ -33,26 +33,8 @@ def random_steps(rng: random.Random, max_steps: int = 12) -> list[Step]:
     steps: list[Step] = []
     for _ in range(rng.randint(1, max_steps)):
         kind = rng.choices(
-            [
-                "greet",
-                "topic",
-                "town",
-                "topic_town",
-                "number",
-                "location",
-                "media",
-                "more",
-                "switch",
-                "mediator",
-                "desk_take",
-                "desk_reply",
-                "desk_close",
-                "accept",
-                "decline",
-                "delete",
-                "danger",
-            ],
-            weights=[6, 10, 6, 4, 10, 4, 3, 3, 3, 4, 3, 3, 3, 2, 2, 3, 2],
+            KINDS,
+            weights=[6, 10, 6, 4, 10, 4, 3, 3, 3, 4, 3, 3, 3, 2, 2, 3, 2],  # in the order of KINDS
         )[0]
         arg = None
         if kind == "topic":
