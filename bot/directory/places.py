@@ -143,7 +143,7 @@ def _geo(raw: Any, where: str, line: int, item: str, problems: list[Problem]) ->
     return Geo(float(lat), float(lon))  # type: ignore[arg-type]
 
 
-def parse_places(data: Any, where: str) -> tuple[Places, list[Problem]]:  # noqa: C901 (docs/architecture.md)
+def parse_places(data: Any, where: str) -> tuple[Places, list[Problem]]:
     """Build Places from loaded YAML, collecting every problem instead of stopping."""
     problems: list[Problem] = []
     places = Places()
@@ -160,8 +160,18 @@ def parse_places(data: Any, where: str) -> tuple[Places, list[Problem]]:  # noqa
     for key in clean(data):
         if key not in ("regions", "provinces", "cities"):
             problems.append(Problem(where, line_of(data, key), None, str(key), "unknown key"))
+    # Regions first: provinces name a region, cities a region and a province.
+    _parse_regions(_section(data, "regions"), where, places, problems)
+    _parse_provinces(_section(data, "provinces"), where, places, problems)
+    _parse_cities(_section(data, "cities"), where, places, problems)
+    return places, problems
 
-    regions = data.get("regions") if isinstance(data.get("regions"), dict) else {}
+
+def _section(data: dict, name: str) -> dict:
+    return data.get(name) if isinstance(data.get(name), dict) else {}
+
+
+def _parse_regions(regions: dict, where: str, places: Places, problems: list[Problem]) -> None:
     for rid, raw in clean(regions).items():
         line = line_of(regions, rid)
         if rid not in REGIONS:
@@ -183,7 +193,8 @@ def parse_places(data: Any, where: str) -> tuple[Places, list[Problem]]:  # noqa
         name = _localized_name(raw.get("name"), where, line, rid, problems)
         places.regions[rid] = Region(rid, name, bbox)
 
-    provinces = data.get("provinces") if isinstance(data.get("provinces"), dict) else {}
+
+def _parse_provinces(provinces: dict, where: str, places: Places, problems: list[Problem]) -> None:
     for pid, raw in clean(provinces).items():
         line = line_of(provinces, pid)
         if not isinstance(raw, dict):
@@ -195,7 +206,8 @@ def parse_places(data: Any, where: str) -> tuple[Places, list[Problem]]:  # noqa
         name = _localized_name(raw.get("name"), where, line, pid, problems)
         places.provinces[pid] = Province(pid, name, str(region))
 
-    cities = data.get("cities") if isinstance(data.get("cities"), dict) else {}
+
+def _parse_cities(cities: dict, where: str, places: Places, problems: list[Problem]) -> None:
     for cid, raw in clean(cities).items():
         line = line_of(cities, cid)
         if not isinstance(cid, str) or not SLUG.match(cid):
@@ -209,44 +221,70 @@ def parse_places(data: Any, where: str) -> tuple[Places, list[Problem]]:  # noqa
             if key not in ("name", "region", "province", "geo", "source"):
                 problems.append(Problem(where, line_of(raw, key), cid, str(key), "unknown key"))
         region, province = raw.get("region"), raw.get("province")
-        if region not in places.regions:
-            problems.append(Problem(where, line, cid, "region", f"unknown region {region!r}"))
-        if province not in places.provinces:
-            problems.append(Problem(where, line, cid, "province", f"unknown province {province!r}"))
-        elif places.provinces[province].region != region:
-            problems.append(
-                Problem(
-                    where,
-                    line,
-                    cid,
-                    "province",
-                    f"province {province!r} is in {places.provinces[province].region!r}, "
-                    f"not {region!r}",
-                )
-            )
+        _check_city_region(where, line, cid, region, province, places, problems)
         geo = _geo(raw.get("geo"), where, line_of(raw, "geo", line), cid, problems)
         source = raw.get("source")
         if geo is not None:
-            if not (isinstance(source, str) and source.strip()):
-                problems.append(
-                    Problem(where, line, cid, "source", "geo needs a source (page it came from)")
-                )
-            box = places.bbox(str(region))
-            if box is not None and not box.contains(geo):
-                problems.append(
-                    Problem(
-                        where,
-                        line_of(raw, "geo", line),
-                        cid,
-                        "geo",
-                        f"({geo.lat}, {geo.lon}) is outside the {region} bounding box",
-                    )
-                )
+            geo_line = line_of(raw, "geo", line)
+            _check_city_geo(where, geo_line, line, cid, geo, source, str(region), places, problems)
         name = _localized_name(raw.get("name"), where, line, cid, problems)
         places.cities[cid] = City(
             cid, name, str(region), str(province), geo, source if isinstance(source, str) else None
         )
-    return places, problems
+
+
+def _check_city_region(
+    where: str,
+    line: int,
+    cid: str,
+    region: Any,
+    province: Any,
+    places: Places,
+    problems: list[Problem],
+) -> None:
+    if region not in places.regions:
+        problems.append(Problem(where, line, cid, "region", f"unknown region {region!r}"))
+    if province not in places.provinces:
+        problems.append(Problem(where, line, cid, "province", f"unknown province {province!r}"))
+    elif places.provinces[province].region != region:
+        problems.append(
+            Problem(
+                where,
+                line,
+                cid,
+                "province",
+                f"province {province!r} is in {places.provinces[province].region!r}, "
+                f"not {region!r}",
+            )
+        )
+
+
+def _check_city_geo(
+    where: str,
+    geo_line: int,
+    line: int,
+    cid: str,
+    geo: Geo,
+    source: Any,
+    region: str,
+    places: Places,
+    problems: list[Problem],
+) -> None:
+    if not (isinstance(source, str) and source.strip()):
+        problems.append(
+            Problem(where, line, cid, "source", "geo needs a source (page it came from)")
+        )
+    box = places.bbox(region)
+    if box is not None and not box.contains(geo):
+        problems.append(
+            Problem(
+                where,
+                geo_line,
+                cid,
+                "geo",
+                f"({geo.lat}, {geo.lon}) is outside the {region} bounding box",
+            )
+        )
 
 
 def check_places(path: Path) -> tuple[Places, list[Problem]]:
