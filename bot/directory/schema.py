@@ -179,9 +179,8 @@ class EntryChecker:
             return None
         return value.strip()
 
-    def check(self) -> Entry | None:  # noqa: C901 (docs/architecture.md)
-        raw = self.raw
-        for key in clean(raw):
+    def keys_and_id(self) -> None:
+        for key in clean(self.raw):
             if key not in ALL_KEYS:
                 close = difflib.get_close_matches(str(key), ALL_KEYS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -190,16 +189,9 @@ class EntryChecker:
             self.add("id", "missing; expected a stable slug like oujda-chu-mohammed-vi")
         elif not SLUG.match(self.entry_id):
             self.add("id", "expected lowercase letters, digits and hyphens (a slug)")
-        name = self.localized("name", REQUIRED_NAME_LANGS)
-        description = self.localized("description", REQUIRED_DESCRIPTION_LANGS)
-        category = self.choice("category", CATEGORIES)
-        region = self.choice("region", REGIONS)
-        tags = self.str_list("tags")
-        audience = self.str_list("audience", AUDIENCES) or ("all",)
-        province, city = self.place(region)
-        address = self.localized("address", (), optional=True)
-        geo = self.geo(region)
-        phones = self.phones()
+
+    def contacts(self) -> tuple[str | None, str | None, str | None]:
+        """WhatsApp number, e-mail and website, each checked."""
         whatsapp = self.optional_str("whatsapp")
         if whatsapp is not None:
             why = _check_phone(whatsapp)
@@ -212,6 +204,34 @@ class EntryChecker:
         website = self.optional_str("website")
         if website is not None and not website.startswith(("https://", "http://")):
             self.add("website", f"{website!r}: expected a full address starting with https://")
+        return whatsapp, email, website
+
+    def priority_and_reach(self, city: str | None, province: str | None) -> tuple[int, str | None]:
+        priority = self.raw.get("priority", 100)
+        if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 1000:
+            self.add("priority", f"{priority!r}: expected a whole number from 0 to 1000")
+            priority = 100
+        reach = self.choice("reach", REACHES, required=False)
+        if reach == "town" and not city:
+            self.add("reach", "'town' needs a city: the entry is shown only for that town")
+        if reach == "province" and not (city or province):
+            self.add("reach", "'province' needs a city or a province")
+        return priority, reach
+
+    def check(self) -> Entry | None:
+        raw = self.raw
+        self.keys_and_id()
+        name = self.localized("name", REQUIRED_NAME_LANGS)
+        description = self.localized("description", REQUIRED_DESCRIPTION_LANGS)
+        category = self.choice("category", CATEGORIES)
+        region = self.choice("region", REGIONS)
+        tags = self.str_list("tags")
+        audience = self.str_list("audience", AUDIENCES) or ("all",)
+        province, city = self.place(region)
+        address = self.localized("address", (), optional=True)
+        geo = self.geo(region)
+        phones = self.phones()
+        whatsapp, email, website = self.contacts()
         hours = self.hours()
         hours_note = self.localized("hours_note", (), optional=True)
         languages = self.str_list("languages", SPOKEN_LANGUAGES)
@@ -224,15 +244,7 @@ class EntryChecker:
         confidence = self.choice("confidence", CONFIDENCE_LEVELS)
         verified = self.verified()
         verified_via = self.optional_str("verified_via")
-        priority = self.raw.get("priority", 100)
-        if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 1000:
-            self.add("priority", f"{priority!r}: expected a whole number from 0 to 1000")
-            priority = 100
-        reach = self.choice("reach", REACHES, required=False)
-        if reach == "town" and not city:
-            self.add("reach", "'town' needs a city: the entry is shown only for that town")
-        if reach == "province" and not (city or province):
-            self.add("reach", "'province' needs a city or a province")
+        priority, reach = self.priority_and_reach(city, province)
         if any(p.severity == "error" for p in self.problems):
             return None
         return Entry(
