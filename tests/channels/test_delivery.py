@@ -118,18 +118,23 @@ async def test_whatsapp_gives_up_after_bounded_attempts_and_on_4xx(
     assert NUMBER not in caplog.text
 
 
-async def test_whatsapp_unreachable_api_fails_within_the_timeout(store: ChannelStore) -> None:
-    from bot.runner import free_port
-
-    sender = TwilioSender(
+def _twilio_at(port: int, timeout: float) -> TwilioSender:
+    """A sender to a Twilio that is not there on ``port``: two attempts, each ``timeout`` s."""
+    return TwilioSender(
         ACCOUNT_SID,
         AUTH_TOKEN,
         "+1415",
-        base_url=f"http://127.0.0.1:{free_port()}",
-        timeout=1,
+        base_url=f"http://127.0.0.1:{port}",
+        timeout=timeout,
         attempts=2,
         backoff=0.01,
     )
+
+
+async def test_whatsapp_unreachable_api_fails_within_the_timeout(store: ChannelStore) -> None:
+    from bot.runner import free_port
+
+    sender = _twilio_at(free_port(), timeout=1)
     store.record_inbound("wa-t", "whatsapp", NUMBER, None, utcnow())
     started = time.monotonic()
     assert not await WhatsAppDelivery(sender, store).deliver(OutgoingMessage("wa-t", "x"))
@@ -146,15 +151,7 @@ async def test_whatsapp_api_that_never_answers_fails_within_the_timeout(
         server.bind(("127.0.0.1", 0))
         server.listen(4)
         port = server.getsockname()[1]
-        sender = TwilioSender(
-            ACCOUNT_SID,
-            AUTH_TOKEN,
-            "+1415",
-            base_url=f"http://127.0.0.1:{port}",
-            timeout=0.5,
-            attempts=2,
-            backoff=0.01,
-        )
+        sender = _twilio_at(port, timeout=0.5)
         store.record_inbound("wa-t", "whatsapp", NUMBER, None, utcnow())
         delivery = WhatsAppDelivery(sender, store)
         # Bounded here too: without the client's timeout the call would wait forever.

@@ -195,14 +195,8 @@ def test_future_and_malformed_dates(small_directory: Path):
 def test_missing_required_fields(small_directory: Path):
     text = "- id: bare\n  name: {fr: Nom, ar: اسم}\n"
     found = errors(problems_for(small_directory, "bare.yml", text))
-    assert {p.field for p in found} >= {
-        "description",
-        "category",
-        "region",
-        "source",
-        "confidence",
-        "verified",
-    }
+    required = {"description", "category", "region", "source", "confidence", "verified"}
+    assert {p.field for p in found} >= required
     assert all(p.entry_id == "bare" for p in found)
 
 

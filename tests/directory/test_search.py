@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.directory import UnknownPlaceError, load_directory
+from bot.directory.model import CATEGORIES
 from tests.directory.conftest import REAL_DIRECTORY, entry
 
 TODAY = dt.date(2026, 12, 2)  # the day the newest entries were verified
@@ -158,18 +159,7 @@ def test_unknown_city_and_category(directory):
 def test_real_directory_answers_for_every_canonical_city_and_category():
     real = load_directory(REAL_DIRECTORY, today=TODAY)
     for city in real.places.cities:
-        for category in (
-            "health",
-            "civil_status",
-            "schooling",
-            "work",
-            "residence",
-            "emergency",
-            "social",
-            "legal_aid",
-            "women",
-            "orientation",
-        ):
+        for category in CATEGORIES:
             result = real.search(category, city=city)
             assert result.entries, (city, category)
 

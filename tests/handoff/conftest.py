@@ -133,8 +133,15 @@ def runtime(
         meanwhile=lambda ticket: "*Service* 0528000000" if ticket.intent == "ask_health" else None,
         analytics_key="test-analytics-key-0123456789",
     )
+    return HandoffRuntime(handoff, recording_flusher(engine, registry, recorder, clock))
+
+
+def recording_flusher(
+    engine: Engine, registry: Registry, recorder: Recorder, clock: FakeClock
+) -> Flusher:
+    """The outbox flusher of a test runtime: every message lands in ``recorder``."""
     sender = RecordingMediatorSender(recorder)
-    flusher = Flusher(
+    return Flusher(
         engine,
         lambda: registry,
         recorder.person,
@@ -142,4 +149,3 @@ def runtime(
         clock=clock,
         resume=recorder.resume,
     )
-    return HandoffRuntime(handoff, flusher)

@@ -19,7 +19,7 @@ from bot.handoff.outbox import Flusher
 from bot.handoff.relay import HandoffInterceptor, HandoffRuntime
 from bot.handoff.tickets import TicketRequest
 from bot.handoff.wording import parse_rating
-from tests.handoff.conftest import RecordingMediatorSender
+from tests.handoff.conftest import RecordingMediatorSender, recording_flusher
 
 
 def _request(pseudonym: str = "person-1", reason: str = "request_mediator", **kw) -> TicketRequest:
@@ -87,12 +87,17 @@ async def test_widening_after_n_minutes_with_a_controllable_clock(runtime, recor
     assert len(recorder.to_person("person-1")) == 1
 
 
+def _only_amina(runtime, registry) -> None:  # noqa: ANN001
+    """Only Amina (office hours, Monday to Friday 09:00-17:00 local) is registered."""
+    office = type(registry)(tuple(m for m in registry.mediators if m.id == "amina"))
+    runtime.handoff.registry = lambda: office
+    runtime.flusher.registry = lambda: office
+
+
 async def test_outside_hours_says_when_and_offers_when_the_shift_starts(
     runtime, recorder, clock, registry
 ):
-    only_office = type(registry)(tuple(m for m in registry.mediators if m.id == "amina"))
-    runtime.handoff.registry = lambda: only_office
-    runtime.flusher.registry = lambda: only_office
+    _only_amina(runtime, registry)
     clock.current = datetime(2026, 11, 23, 19, 0, tzinfo=timezone.utc)  # Monday 20:00 local
     result = await _open(runtime)
     assert not result.on_duty and result.opens_at == "24/11 09:00"
@@ -310,9 +315,7 @@ def test_every_person_text_exists_in_five_languages(lang: str) -> None:
 async def test_widening_counts_from_the_first_offer_not_from_the_night(
     runtime, recorder, clock, registry
 ):
-    office = type(registry)(tuple(m for m in registry.mediators if m.id == "amina"))
-    runtime.handoff.registry = lambda: office
-    runtime.flusher.registry = lambda: office
+    _only_amina(runtime, registry)
     clock.current = datetime(2026, 11, 23, 22, 0, tzinfo=timezone.utc)  # Monday 23:00 local
     await _open(runtime)
     clock.current = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)  # Tuesday 09:00 local
@@ -352,18 +355,7 @@ async def test_round_trip_on_postgresql(pg_url, registry, clock, recorder):
         policy=Policy(),
         analytics_key="test-analytics-key-0123456789",
     )
-    sender = RecordingMediatorSender(recorder)
-    runtime = HandoffRuntime(
-        handoff,
-        Flusher(
-            engine,
-            lambda: registry,
-            recorder.person,
-            {"telegram": sender, "whatsapp": sender},
-            clock=clock,
-            resume=recorder.resume,
-        ),
-    )
+    runtime = HandoffRuntime(handoff, recording_flusher(engine, registry, recorder, clock))
     opened = await _open(runtime)
     interceptor = HandoffInterceptor(runtime)
     assert await interceptor.intercept(_message("allo"))

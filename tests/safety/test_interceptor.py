@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from bot import analytics
 from bot.channels.base import IncomingMessage
@@ -10,9 +11,10 @@ from bot.channels.safety import SafetyInterceptor
 from bot.directory import DirectoryStore
 from bot.directory.paths import default_directory_path
 from bot.handoff import tickets as store
-from bot.handoff.relay import HandoffInterceptor
+from bot.handoff.relay import HandoffInterceptor, HandoffRuntime
 from bot.handoff.tickets import TicketRequest
 from bot.safety import help as safety_help
+from tests.handoff.conftest import Recorder
 
 DIRECTORY = DirectoryStore(default_directory_path())
 
@@ -26,9 +28,7 @@ def _interceptor(runtime) -> SafetyInterceptor:  # noqa: ANN001
 
 
 async def test_risk_to_life_on_first_contact_alerts_a_mediator_and_says_so(
-    runtime,
-    recorder,
-    engine,  # noqa: ANN001
+    runtime: HandoffRuntime, recorder: Recorder, engine: Engine
 ) -> None:
     message = _message("je veux mourir, j'ai la corde")
     assert await _interceptor(runtime).intercept(message) is True
@@ -47,9 +47,7 @@ async def test_risk_to_life_on_first_contact_alerts_a_mediator_and_says_so(
 
 
 async def test_urgent_danger_inside_a_request_offers_a_person_and_goes_on_to_rasa(
-    runtime,
-    recorder,
-    engine,  # noqa: ANN001
+    runtime: HandoffRuntime, recorder: Recorder, engine: Engine
 ) -> None:
     message = _message("je cherche du travail à Agadir, mon patron m'a frappé hier")
     assert await _interceptor(runtime).intercept(message) is False
@@ -154,9 +152,7 @@ async def test_a_media_caption_is_assessed(runtime, recorder) -> None:  # noqa: 
 
 
 async def test_the_offer_button_with_a_request_already_open_is_answered(
-    runtime,
-    recorder,
-    engine,  # noqa: ANN001
+    runtime: HandoffRuntime, recorder: Recorder, engine: Engine
 ) -> None:
     runtime.handoff.open(TicketRequest("p-1", "request_mediator", channel="telegram"))
     payload = safety_help.ask_mediator_payload("violence", "en")

@@ -126,29 +126,28 @@ def test_playground_refuses_another_local_page(secured: Secured) -> None:
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(secured: Secured) -> None:
     """Low: Sanic's 100 MB limit stayed; our size checks ran after the body was read."""
-    parts = urlsplit(secured.url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(
-            b"POST /webhooks/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n"
-            b"Content-Length: 50000000\r\n\r\nBody=x"
-        )
-        # Refused at once from the announced length: no 50 MB is awaited.
-        answer = sock.recv(200)
+    # Refused at once from the announced length: no 50 MB is awaited.
+    answer = _whatsapp_announcing(secured, 50_000_000)
     assert answer.startswith(b"HTTP/1.1 413"), answer
 
 
 def test_a_webhook_body_over_its_own_limit_is_refused_unread(secured: Secured) -> None:
     """Low: the 64/256 KB checks ran only after the whole body was read."""
+    answer = _whatsapp_announcing(secured, 200_000)  # 413 (64 KB), not waiting for 200 KB
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+
+
+def _whatsapp_announcing(secured: Secured, length: int) -> bytes:
+    """The first answer to a WhatsApp webhook request announcing ``length`` bytes, of which
+    only six are sent."""
     parts = urlsplit(secured.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(
             b"POST /webhooks/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n"
             b"Content-Type: application/x-www-form-urlencoded\r\n"
-            b"Content-Length: 200000\r\n\r\nBody=x"
+            b"Content-Length: " + str(length).encode() + b"\r\n\r\nBody=x"
         )
-        answer = sock.recv(200)  # 413 (64 KB for WhatsApp), not waiting for 200 KB
-    assert answer.startswith(b"HTTP/1.1 413"), answer
+        return sock.recv(200)
 
 
 def _announce(host: str, port: int, request_line: bytes, length: int) -> bytes:

@@ -55,9 +55,7 @@ def _state(runtime: HandoffRuntime, ticket_id: int) -> tuple[str, str | None]:
 
 
 async def test_a_mediator_cannot_list_or_take_another_regions_request(
-    runtime: HandoffRuntime,
-    recorder,
-    registry,
+    runtime: HandoffRuntime, recorder, registry
 ) -> None:
     ticket_id = await _open_souss_massa_arabic(runtime)
     youssef = registry.get("youssef")
@@ -74,9 +72,7 @@ async def test_a_mediator_cannot_list_or_take_another_regions_request(
 
 
 async def test_once_widened_to_everyone_anyone_on_duty_may_take_it(
-    runtime: HandoffRuntime,
-    registry,
-    clock,
+    runtime: HandoffRuntime, registry, clock
 ) -> None:
     ticket_id = await _open_souss_massa_arabic(runtime)
     clock.advance(minutes=11)
@@ -87,9 +83,7 @@ async def test_once_widened_to_everyone_anyone_on_duty_may_take_it(
 
 
 async def test_an_admin_may_take_any_request_and_it_is_logged(
-    runtime: HandoffRuntime,
-    registry,
-    caplog,
+    runtime: HandoffRuntime, registry, caplog
 ) -> None:
     ticket_id = await _open_souss_massa_arabic(runtime)
     with caplog.at_level(logging.WARNING):
@@ -102,9 +96,7 @@ async def test_an_admin_may_take_any_request_and_it_is_logged(
 
 
 async def test_a_mediator_cannot_list_or_take_a_request_in_a_language_they_lack(
-    runtime: HandoffRuntime,
-    recorder,
-    registry,
+    runtime: HandoffRuntime, recorder, registry
 ) -> None:
     """Grace covers every region but not Arabic: the Arabic request is not hers until it is
     widened to everyone."""
