@@ -180,7 +180,48 @@ def _known_list(
     return values
 
 
-def parse_registry(text: str, source: str = "<mediators>") -> Registry:  # noqa: C901 (docs/architecture.md)
+def _address(raw: dict, channel: Any, seen: set[tuple[str, str]], bad: Callable) -> str:
+    """The mediator's address on their channel, checked (a problem is reported with bad)."""
+    address = normalise_address(str(channel), str(raw.get("address") or ""))
+    if not address:
+        bad("address", "required (Telegram user id or WhatsApp number)")
+    elif channel == "telegram" and not address.lstrip("-").isdigit():
+        bad(
+            "address",
+            "a Telegram user id is a number (the mediators' bot tells anyone not "
+            "registered yet their id: ask the mediator to write to it)",
+        )
+    elif channel == "whatsapp" and not _PHONE_RE.match(address):
+        bad("address", "a WhatsApp number is international, e.g. +212600000000")
+    elif (str(channel), address) in seen:
+        bad("address", "already used by another mediator")
+    seen.add((str(channel), address))
+    return address
+
+
+def _hours(raw: dict, bad: Callable) -> dict[int, list[tuple[time, time]]]:
+    """Working hours by weekday, from ``mon-fri: "09:00-17:00"`` and the like."""
+    hours: dict[int, list[tuple[time, time]]] = {}
+    raw_hours = raw.get("hours")
+    if not isinstance(raw_hours, dict) or not [k for k in raw_hours if not k.startswith("__")]:
+        bad("hours", 'a mapping of days to ranges, e.g. mon-fri: "09:00-17:00"')
+        raw_hours = {}
+    for spec, value in raw_hours.items():
+        if spec.startswith("__"):
+            continue
+        days = _days(str(spec))
+        ranges = _ranges(value)
+        if days is None:
+            bad("hours", f"{spec!r}: days are mon..sun, ranges like mon-fri or sat,sun")
+        elif ranges is None:
+            bad("hours", f"{spec}: {value!r}: expected HH:MM-HH:MM (or a list of them)")
+        else:
+            for day in days:
+                hours.setdefault(day, []).extend(ranges)
+    return hours
+
+
+def parse_registry(text: str, source: str = "<mediators>") -> Registry:
     """Validate the YAML ``text``; raise MediatorsError listing every problem."""
     problems: list[str] = []
     try:
@@ -194,88 +235,68 @@ def parse_registry(text: str, source: str = "<mediators>") -> Registry:  # noqa:
     if not isinstance(data, dict) or not isinstance(data.get("mediators"), list):
         raise MediatorsError([f"{source}:1: expected a mapping with a 'mediators' list"])
     mediators: list[Mediator] = []
-    seen_ids: set[str] = set()
-    seen_addresses: set[tuple[str, str]] = set()
+    seen: tuple[set[str], set[tuple[str, str]]] = (set(), set())
     for index, raw in enumerate(data["mediators"]):
         if not isinstance(raw, dict):
             problems.append(f"{source}:?: mediator #{index + 1}: expected a mapping")
             continue
-        line, lines = raw["__line__"], raw["__lines__"]
-        before = len(problems)
-        mid = str(raw.get("id") or f"#{index + 1}")
-
-        def bad(
-            name: str, problem: str, _mid: str = mid, _line: int = line, _lines: dict = lines
-        ) -> None:
-            problems.append(f"{source}:{_lines.get(name, _line)}: {_mid}: {name}: {problem}")
-
-        for key in raw:
-            if key not in FIELDS and not key.startswith("__"):
-                bad(key, f"unknown field (known: {', '.join(FIELDS)})")
-        if not isinstance(raw.get("id"), str) or not _ID_RE.match(raw["id"]):
-            bad("id", "required: lower-case letters, digits, - or _")
-        elif raw["id"] in seen_ids:
-            bad("id", "duplicate id")
-        seen_ids.add(str(raw.get("id")))
-        name = raw.get("name")
-        if not isinstance(name, str) or not name.strip():
-            bad("name", "required (the name people and colleagues see)")
-        channel = raw.get("channel")
-        if channel not in CHANNELS:
-            bad("channel", f"must be one of {', '.join(CHANNELS)}")
-        address = normalise_address(str(channel), str(raw.get("address") or ""))
-        if not address:
-            bad("address", "required (Telegram user id or WhatsApp number)")
-        elif channel == "telegram" and not address.lstrip("-").isdigit():
-            bad(
-                "address",
-                "a Telegram user id is a number (the mediators' bot tells anyone not "
-                "registered yet their id: ask the mediator to write to it)",
-            )
-        elif channel == "whatsapp" and not _PHONE_RE.match(address):
-            bad("address", "a WhatsApp number is international, e.g. +212600000000")
-        elif (str(channel), address) in seen_addresses:
-            bad("address", "already used by another mediator")
-        seen_addresses.add((str(channel), address))
-        regions = _known_list(raw, "regions", "region", REGIONS, bad)
-        languages = _known_list(raw, "languages", "language", LANGUAGES, bad)
-        admin = raw.get("admin", False)
-        if not isinstance(admin, bool):
-            bad("admin", "true or false")
-        hours: dict[int, list[tuple[time, time]]] = {}
-        raw_hours = raw.get("hours")
-        if not isinstance(raw_hours, dict) or not [k for k in raw_hours if not k.startswith("__")]:
-            bad("hours", 'a mapping of days to ranges, e.g. mon-fri: "09:00-17:00"')
-            raw_hours = {}
-        for spec, value in raw_hours.items():
-            if spec.startswith("__"):
-                continue
-            days = _days(str(spec))
-            ranges = _ranges(value)
-            if days is None:
-                bad("hours", f"{spec!r}: days are mon..sun, ranges like mon-fri or sat,sun")
-            elif ranges is None:
-                bad("hours", f"{spec}: {value!r}: expected HH:MM-HH:MM (or a list of them)")
-            else:
-                for day in days:
-                    hours.setdefault(day, []).extend(ranges)
-        if len(problems) > before:
-            continue
-        mediators.append(
-            Mediator(
-                id=str(raw["id"]),
-                name=str(name).strip(),
-                channel=str(channel),
-                address=address,
-                regions=tuple(regions),
-                languages=tuple(languages),
-                hours={day: tuple(sorted(r)) for day, r in hours.items()},
-                admin=admin is True,
-            )
-        )
+        mediator = _mediator(raw, index, source, problems, seen)
+        if mediator is not None:
+            mediators.append(mediator)
     if problems:
         raise MediatorsError(problems)
     return Registry(tuple(mediators))
+
+
+def _mediator(
+    raw: dict,
+    index: int,
+    source: str,
+    problems: list[str],
+    seen: tuple[set[str], set[tuple[str, str]]],
+) -> Mediator | None:
+    """One entry of the registry, or None when it has a problem (added to ``problems``)."""
+    seen_ids, seen_addresses = seen
+    line, lines = raw["__line__"], raw["__lines__"]
+    before = len(problems)
+    mid = str(raw.get("id") or f"#{index + 1}")
+
+    def bad(name: str, problem: str) -> None:
+        problems.append(f"{source}:{lines.get(name, line)}: {mid}: {name}: {problem}")
+
+    for key in raw:
+        if key not in FIELDS and not key.startswith("__"):
+            bad(key, f"unknown field (known: {', '.join(FIELDS)})")
+    if not isinstance(raw.get("id"), str) or not _ID_RE.match(raw["id"]):
+        bad("id", "required: lower-case letters, digits, - or _")
+    elif raw["id"] in seen_ids:
+        bad("id", "duplicate id")
+    seen_ids.add(str(raw.get("id")))
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        bad("name", "required (the name people and colleagues see)")
+    channel = raw.get("channel")
+    if channel not in CHANNELS:
+        bad("channel", f"must be one of {', '.join(CHANNELS)}")
+    address = _address(raw, channel, seen_addresses, bad)
+    regions = _known_list(raw, "regions", "region", REGIONS, bad)
+    languages = _known_list(raw, "languages", "language", LANGUAGES, bad)
+    admin = raw.get("admin", False)
+    if not isinstance(admin, bool):
+        bad("admin", "true or false")
+    hours = _hours(raw, bad)
+    if len(problems) > before:
+        return None
+    return Mediator(
+        id=str(raw["id"]),
+        name=str(name).strip(),
+        channel=str(channel),
+        address=address,
+        regions=tuple(regions),
+        languages=tuple(languages),
+        hours={day: tuple(sorted(r)) for day, r in hours.items()},
+        admin=admin is True,
+    )
 
 
 def load_registry(path: Path) -> Registry:
