@@ -90,7 +90,7 @@ def render_entry(  # noqa: C901 (docs/architecture.md)
     distance_km: float | None = None,
     compact: bool = False,
     place: dict[str, str] | None = None,
-) -> str:  # noqa: C901 (docs/architecture.md)
+) -> str:
     """Render one entry as a block of lines; ``compact`` keeps only name, contact and place."""
     labels = labels_for(lang)
     head = f"*{pick(entry.name, lang)}*"
