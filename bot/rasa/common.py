@@ -20,6 +20,7 @@ from bot.app import Services, services
 from bot.channels.action_errors import watch_turn
 from bot.channels.base import IncomingMessage, OutgoingMessage, buttons_from_rasa, guess_language
 from bot.channels.order import TurnOrder
+from bot.channels.outbound import build_delivery
 from bot.channels.pipeline import BUSY, Delivery, Pipeline
 from bot.channels.store import ChannelStore
 from bot.privacy import install_log_masking_everywhere
@@ -92,12 +93,14 @@ class DeliveryOutput(OutputChannel):
 
     channel_name = "delivery"
 
-    def __init__(self, delivery: Delivery) -> None:
+    def __init__(self, delivery: Delivery, channel_name: str = "") -> None:
         self.delivery = delivery
+        if channel_name:
+            self.channel_name = channel_name
 
-    @classmethod
-    def name(cls) -> str:
-        return cls.channel_name
+    def name(self) -> str:  # type: ignore[override] (Rasa asks the instance)
+        """The platform whose response variations Rasa picks (``channel:`` in domain.yml)."""
+        return self.channel_name
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         """One Rasa response (text, buttons, image, custom) as one platform message."""
@@ -270,9 +273,9 @@ class PlatformInput(InputChannel):
     a pipeline started once the server has Rasa's handler (again on a webhook after a
     failed start), a health route, queued messages answered before the server stops.
 
-    A subclass sets ``channel`` and ``credential_fields``, says when it is ``configured``
-    and builds its pipeline in :meth:`start_pipeline`; its webhook route calls
-    :meth:`ready_pipeline` first.
+    A subclass sets ``channel`` and ``credential_fields``, says when it is ``configured``,
+    adds its own pipeline options (or builds its pipeline in :meth:`start_pipeline`); its
+    webhook route calls :meth:`ready_pipeline` first.
     """
 
     channel = ""
@@ -289,6 +292,7 @@ class PlatformInput(InputChannel):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pipeline: Pipeline | None = None
+        self.delivery: Delivery | None = None
         self.output: DeliveryOutput | None = None
         self.key = ""
         self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
@@ -306,8 +310,27 @@ class PlatformInput(InputChannel):
     def start_pipeline(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]], store: ChannelStore
     ) -> None:
-        """Build ``self.output`` and ``self.pipeline`` (``self.key`` is set)."""
-        raise NotImplementedError
+        """Build the platform's delivery (known to the hand-off too), ``self.output`` and
+        ``self.pipeline`` (``self.key`` is set), with the platform's own pipeline options
+        (:meth:`pipeline_options`)."""
+        delivery = build_delivery(self.channel, self.settings, store)
+        assert delivery is not None
+        self.delivery = delivery
+        self.services().register(self.channel, delivery, self.settings)
+        self.output = DeliveryOutput(delivery, self.channel)
+        self.pipeline = Pipeline(
+            self.channel,
+            store,
+            delivery,
+            rasa_dispatch(on_new_message, self.output, self.channel),
+            self.services().interceptors(),
+            order=self.turn_order(),
+            **self.pipeline_options(),
+        )
+
+    def pipeline_options(self) -> dict[str, Any]:
+        """The platform's own arguments to :class:`Pipeline` (none by default)."""
+        return {}
 
     def _setup(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         self._on_new_message = on_new_message

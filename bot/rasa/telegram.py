@@ -23,9 +23,6 @@ from sanic.response import HTTPResponse
 from telegram import Update
 
 from bot.channels.base import IncomingMessage
-from bot.channels.outbound import build_delivery
-from bot.channels.pipeline import Pipeline
-from bot.channels.store import ChannelStore
 from bot.channels.telegram import (
     CHANNEL,
     CREDENTIAL_FIELDS,
@@ -36,16 +33,9 @@ from bot.channels.telegram import (
     parse_update,
 )
 from bot.channels.telegram_api import TelegramDelivery
-from bot.rasa.common import DeliveryOutput, PlatformInput, accepted, limit_body, rasa_dispatch
-from bot.settings import Settings
+from bot.rasa.common import PlatformInput, accepted, limit_body
 
 log = logging.getLogger(__name__)
-
-
-class TelegramOutput(DeliveryOutput):
-    """Replies to Telegram people through the Bot API."""
-
-    channel_name = CHANNEL
 
 
 class TelegramInput(PlatformInput):
@@ -54,9 +44,7 @@ class TelegramInput(PlatformInput):
     channel = CHANNEL
     credential_fields = CREDENTIAL_FIELDS
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.delivery: TelegramDelivery | None = None
+    delivery: TelegramDelivery | None
 
     @property
     def configured(self) -> bool:
@@ -72,24 +60,9 @@ class TelegramInput(PlatformInput):
         else:
             log.warning("Telegram channel not configured: its webhook answers 503")
 
-    def start_pipeline(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], store: ChannelStore
-    ) -> None:
-        delivery = build_delivery(CHANNEL, self.settings, store)
-        assert isinstance(delivery, TelegramDelivery)
-        self.delivery = delivery
-        self.services().register(CHANNEL, delivery, self.settings)
-        self.output = TelegramOutput(delivery)
-        self.pipeline = Pipeline(
-            CHANNEL,
-            store,
-            delivery,
-            rasa_dispatch(on_new_message, self.output, CHANNEL),
-            self.services().interceptors(),
-            reply_mapper=callback_mapper,
-            acknowledge=self._answer_callback,
-            order=self.turn_order(),
-        )
+    def pipeline_options(self) -> dict[str, Any]:
+        """Button presses are read as their payload and answered (answerCallbackQuery)."""
+        return {"reply_mapper": callback_mapper, "acknowledge": self._answer_callback}
 
     async def _answer_callback(self, message: IncomingMessage) -> None:
         if self.delivery is not None and message.callback_id:

@@ -20,8 +20,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.outbound import build_delivery
-from bot.channels.pipeline import Pipeline
 from bot.channels.store import ChannelStore
 from bot.channels.whatsapp import (
     CHANNEL,
@@ -32,16 +30,10 @@ from bot.channels.whatsapp import (
     not_whatsapp_to_us,
     parse_twilio,
 )
-from bot.rasa.common import DeliveryOutput, PlatformInput, accepted, limit_body, rasa_dispatch
+from bot.rasa.common import PlatformInput, accepted, limit_body
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class WhatsAppOutput(DeliveryOutput):
-    """Replies to WhatsApp people through Twilio."""
-
-    channel_name = CHANNEL
 
 
 class WhatsAppInput(PlatformInput):
@@ -66,18 +58,7 @@ class WhatsAppInput(PlatformInput):
     def start_pipeline(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]], store: ChannelStore
     ) -> None:
-        delivery = build_delivery(CHANNEL, self.settings, store)
-        assert delivery is not None
-        self.services().register(CHANNEL, delivery, self.settings)
-        self.output = WhatsAppOutput(delivery)
-        self.pipeline = Pipeline(
-            CHANNEL,
-            store,
-            delivery,
-            rasa_dispatch(on_new_message, self.output, CHANNEL),
-            self.services().interceptors(),
-            order=self.turn_order(),
-        )
+        super().start_pipeline(on_new_message, store)
         if not self.settings.public_base_url:
             log.warning(
                 "PUBLIC_BASE_URL is empty: Twilio signatures are checked against the request "
