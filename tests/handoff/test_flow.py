@@ -373,6 +373,19 @@ async def test_round_trip_on_postgresql(pg_url, registry, clock, recorder):
     engine.dispose()
 
 
+async def _amina_takes_hears_and_closes(
+    runtime, registry, interceptor: HandoffInterceptor, ticket_id: int, words: str
+) -> None:  # noqa: ANN001
+    """Amina takes the ticket, the person's ``words`` reach her through ``interceptor``, she
+    closes it (referred)."""
+    amina = registry.get("amina")
+    runtime.desk.handle(amina, f"/take {ticket_id}")
+    assert await interceptor.intercept(_message(words))
+    await runtime.flush()
+    runtime.desk.handle(amina, "/close referred")
+    await runtime.flush()
+
+
 async def test_the_language_follows_the_words_only_the_mediator_read(runtime, recorder, registry):
     """After a decline the conversation has no language; the person then writes Arabic to
     the mediator only (Rasa never sees it): the close, the rating and the bot's next
@@ -382,12 +395,7 @@ async def test_the_language_follows_the_words_only_the_mediator_read(runtime, re
     interceptor = HandoffInterceptor(runtime)
     opened = await _open(runtime, language=None, context=[])
     assert await interceptor.intercept(_message("بغيت نعرف فين نقدر نسجل ولدي فالمدرسة"))
-    amina = registry.get("amina")
-    runtime.desk.handle(amina, f"/take {opened.ticket_id}")
-    assert await interceptor.intercept(_message("ok"))
-    await runtime.flush()
-    runtime.desk.handle(amina, "/close referred")
-    await runtime.flush()
+    await _amina_takes_hears_and_closes(runtime, registry, interceptor, opened.ticket_id, "ok")
     told = recorder.to_person("person-1")
     assert person_text("closed", "ar", name="Amina") in told
     assert recorder.resumed_in == ["ar"]
@@ -396,10 +404,7 @@ async def test_the_language_follows_the_words_only_the_mediator_read(runtime, re
 async def test_a_short_word_keeps_the_tickets_language(runtime, recorder, registry):
     interceptor = HandoffInterceptor(runtime)
     opened = await _open(runtime)
-    amina = registry.get("amina")
-    runtime.desk.handle(amina, f"/take {opened.ticket_id}")
-    assert await interceptor.intercept(_message("ok thanks"))
-    await runtime.flush()
-    runtime.desk.handle(amina, "/close referred")
-    await runtime.flush()
+    await _amina_takes_hears_and_closes(
+        runtime, registry, interceptor, opened.ticket_id, "ok thanks"
+    )
     assert recorder.resumed_in == ["fr"]

@@ -14,6 +14,13 @@ from bot.db import make_engine, migrate
 from tests.privacy.conftest import KEY, save_conversation
 
 
+def user_events(tracker, sender: str) -> list[str]:  # noqa: ANN001
+    """The data of the person's ``user`` events left in Rasa's tracker."""
+    query = text("SELECT data FROM events WHERE sender_id = :sender AND type_name = 'user'")
+    with tracker.connect() as conn:
+        return list(conn.execute(query, {"sender": sender}).scalars().all())
+
+
 def count_events(tracker, sender: str | None = None) -> int:
     with tracker.connect() as conn:
         if sender is None:
@@ -185,15 +192,7 @@ def test_what_the_person_says_after_the_erasure_is_theirs(engine, tmp_path: Path
     next_turn = count_events(tracker, "wa-dan-next") + count_events(tracker, "wa-dan")
     privacy.complete_erasures(engine, tracker, now=privacy.utcnow() + timedelta(seconds=3))
     assert 0 < count_events(tracker, "wa-dan") < next_turn  # the refusal's turn went
-    with tracker.connect() as conn:
-        texts = (
-            conn.execute(
-                text("SELECT data FROM events WHERE sender_id = 'wa-dan' AND type_name = 'user'")
-            )
-            .scalars()
-            .all()
-        )
-    assert [("oujda" in t) for t in texts] == [True]
+    assert [("oujda" in t) for t in user_events(tracker, "wa-dan")] == [True]
     with engine.connect() as conn:  # the person wrote again: the request is done
         assert (
             conn.execute(select(func.count()).select_from(privacy.erasure_requests)).scalar() == 0
@@ -369,12 +368,4 @@ def test_a_turn_written_while_the_erasure_runs_is_kept(engine, tmp_path: Path, m
     monkeypatch.setattr(privacy, "_next_message_at", lambda *args: datetime.max)
     privacy.complete_erasures(engine, tracker, now=privacy.utcnow() + timedelta(seconds=3))
     assert count_events(tracker, "wa-eve") == kept > 0
-    with tracker.connect() as conn:
-        texts = (
-            conn.execute(
-                text("SELECT data FROM events WHERE sender_id = 'wa-eve' AND type_name = 'user'")
-            )
-            .scalars()
-            .all()
-        )
-    assert [("zid" in t) for t in texts] == [True]
+    assert [("zid" in t) for t in user_events(tracker, "wa-eve")] == [True]

@@ -68,11 +68,7 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
+                _close(sock)
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones until ``restore()``."""
@@ -80,11 +76,7 @@ class TcpProxy:
         with self._lock:
             connections, self._connections = self._connections, []
         for sock in connections:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+            _close(sock)
 
     def restore(self) -> None:
         """Accept and forward connections again."""
@@ -96,3 +88,12 @@ class TcpProxy:
         self.cut()
         if self._server is not None:
             self._server.close()
+
+
+def _close(sock: socket.socket) -> None:
+    """Shut the connection down both ways (it may be gone already), then close it."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()

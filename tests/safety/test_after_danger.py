@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from bot.channels.base import IncomingMessage, OutgoingMessage
+from bot.channels.base import IncomingMessage
 from bot.rasa.common import AfterDangerOutput, DeliveryOutput, rasa_dispatch
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.sent: list[OutgoingMessage] = []
-
-    async def deliver(self, message: OutgoingMessage) -> bool:
-        self.sent.append(message)
-        return True
+from tests.channels.test_pipeline import Recorder
 
 
 async def test_only_directory_answers_follow_with_a_first_line_in_the_persons_language() -> None:
-    collect = Collect()
+    collect = Recorder()
     output = AfterDangerOutput(DeliveryOutput(collect), "es")
     menu = [{"title": "Salud", "payload": "/ask_health"}]
     await output.send_response(
@@ -34,7 +26,7 @@ async def test_only_directory_answers_follow_with_a_first_line_in_the_persons_la
 
 
 async def test_the_answer_after_the_help_drops_its_own_menu() -> None:
-    collect = Collect()
+    collect = Recorder()
     output = AfterDangerOutput(DeliveryOutput(collect), "fr")
     towns = [{"title": "Agadir", "payload": "Agadir"}]
     question = {"text": "Dans quelle ville ?", "utter_action": "utter_ask_city", "buttons": towns}
@@ -50,7 +42,7 @@ async def test_the_dispatch_marks_a_danger_turn_for_rasa() -> None:
     async def on_new_message(message) -> None:  # noqa: ANN001
         seen.append(message)
 
-    collect = Collect()
+    collect = Recorder()
     dispatch = rasa_dispatch(on_new_message, DeliveryOutput(collect), "telegram")
     danger = IncomingMessage("telegram", "1", "p", text="mi jefe me pega, busco trabajo")
     danger.danger = "violence"

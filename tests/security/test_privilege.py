@@ -48,6 +48,12 @@ async def _open_souss_massa_arabic(runtime: HandoffRuntime) -> int:
     return result.ticket_id
 
 
+def _takes(runtime: HandoffRuntime, registry, who: str, ticket_id: int) -> None:  # noqa: ANN001
+    """``who`` takes the ticket, and it is assigned to them."""
+    runtime.desk.handle(registry.get(who), f"/take {ticket_id}")
+    assert _state(runtime, ticket_id) == ("assigned", who)
+
+
 def _state(runtime: HandoffRuntime, ticket_id: int) -> tuple[str, str | None]:
     with runtime.handoff.engine.connect() as conn:
         ticket = store.get(conn, ticket_id)
@@ -67,8 +73,7 @@ async def test_a_mediator_cannot_list_or_take_another_regions_request(
     assert _state(runtime, ticket_id) == ("queued", None)
     assert not any("Awa" in text for text in recorder.to("youssef"))
     # The mediator it was offered to can.
-    runtime.desk.handle(registry.get("amina"), f"/take {ticket_id}")
-    assert _state(runtime, ticket_id) == ("assigned", "amina")
+    _takes(runtime, registry, "amina", ticket_id)
 
 
 async def test_once_widened_to_everyone_anyone_on_duty_may_take_it(
@@ -78,8 +83,7 @@ async def test_once_widened_to_everyone_anyone_on_duty_may_take_it(
     clock.advance(minutes=11)
     await runtime.tick()
     await runtime.tick()
-    runtime.desk.handle(registry.get("youssef"), f"/take {ticket_id}")
-    assert _state(runtime, ticket_id) == ("assigned", "youssef")
+    _takes(runtime, registry, "youssef", ticket_id)
 
 
 async def test_an_admin_may_take_any_request_and_it_is_logged(
