@@ -38,15 +38,8 @@ SMALL_TALK = (
     "change_language",
     "inform_location",
 )
-TOPICAL = (
-    "ask_health",
-    "ask_civil_status",
-    "ask_schooling",
-    "ask_work",
-    "ask_residence",
-    "ask_emergency",
-    "request_mediator",
-)
+TOPICS = ("health", "civil_status", "schooling", "work", "residence", "emergency")
+TOPICAL = (*(f"ask_{topic}" for topic in TOPICS), "request_mediator")
 OUT_OF_SCOPE = "out_of_scope"
 REQUIRED_INTENTS = (*SMALL_TALK, OUT_OF_SCOPE, *TOPICAL)
 

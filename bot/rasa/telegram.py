@@ -41,10 +41,9 @@ log = logging.getLogger(__name__)
 class TelegramInput(PlatformInput):
     """Telegram webhook with secret-token check, dedupe and ordered processing."""
 
+    delivery: TelegramDelivery | None  # set by PlatformInput.start_pipeline
     channel = CHANNEL
     credential_fields = CREDENTIAL_FIELDS
-
-    delivery: TelegramDelivery | None
 
     @property
     def configured(self) -> bool:

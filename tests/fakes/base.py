@@ -71,6 +71,13 @@ class FakeApi:
             self.server.shutdown()
             self.server.server_close()
 
+    def __enter__(self) -> Any:
+        """``with Fake(...) as fake``: started, and stopped when the block ends."""
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -293,12 +295,23 @@ def test_tracker_store_url_follows_the_profile(tmp_path: Path) -> None:
 
 
 # --- logs -------------------------------------------------------------------------------------
-def test_log_lines_mask_numbers(tmp_path: Path) -> None:
-    logger = logging.getLogger("test.privacy.masking")
-    handler = logging.FileHandler(tmp_path / "log.txt", encoding="utf-8")
+@contextmanager
+def logging_to(path: Path, name: str) -> Iterator[tuple[logging.Logger, logging.Handler]]:
+    """The logger ``name`` writing only to ``path`` (not propagated), and its handler;
+    the handler is closed and removed when the block ends."""
+    logger = logging.getLogger(name)
+    handler = logging.FileHandler(path, encoding="utf-8")
     logger.addHandler(handler)
     logger.propagate = False
     try:
+        yield logger, handler
+    finally:
+        handler.close()
+        logger.removeHandler(handler)
+
+
+def test_log_lines_mask_numbers(tmp_path: Path) -> None:
+    with logging_to(tmp_path / "log.txt", "test.privacy.masking") as (logger, handler):
         privacy.install_log_masking(logger)
         privacy.install_log_masking(logger)  # idempotent
         assert handler.filters.count(privacy._FILTER) == 1
@@ -308,9 +321,6 @@ def test_log_lines_mask_numbers(tmp_path: Path) -> None:
             raise ValueError("bad number +33612345678")
         except ValueError:
             logger.exception("failed for %s", "212699887766")
-    finally:
-        handler.close()
-        logger.removeHandler(handler)
     written = (tmp_path / "log.txt").read_text(encoding="utf-8")
     for secret in ("612345678", "12 34 56", "555123987", "33612345678", "699887766"):
         assert secret not in written, written
@@ -333,16 +343,11 @@ def test_cli_main_installs_masking() -> None:
 
 def test_server_processes_mask_every_configured_logger(tmp_path: Path) -> None:
     """Sanic and Rasa log through their own handlers: those are masked too."""
-    logger = logging.getLogger("test.privacy.framework")
-    handler = logging.FileHandler(tmp_path / "framework.txt", encoding="utf-8")
-    logger.addHandler(handler)
-    logger.propagate = False
     try:
-        privacy.install_log_masking_everywhere()
-        logger.error("Exception occurred while handling uri for +212612345678")
+        with logging_to(tmp_path / "framework.txt", "test.privacy.framework") as (logger, _):
+            privacy.install_log_masking_everywhere()
+            logger.error("Exception occurred while handling uri for +212612345678")
     finally:
-        handler.close()
-        logger.removeHandler(handler)
         for each in logging.getLogger().handlers:
             each.removeFilter(privacy._FILTER)
     written = (tmp_path / "framework.txt").read_text(encoding="utf-8")

@@ -12,21 +12,17 @@ import pytest
 
 from bot.runner import Assistant
 from bot.settings import Settings
-from tests.channels.conftest import channel_settings
+from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, channel_settings
 from tests.conftest import model_and_ports, require_model, started
 from tests.fakes.twilio_fake import TwilioFake
 from tests.resilience.proxy import TcpProxy
-
-ACCOUNT_SID = "AC" + "0" * 32
-AUTH_TOKEN = "fake-twilio-auth-token"
 
 
 @pytest.fixture(scope="module")
 def twilio() -> Iterator[TwilioFake]:
     """Fake Twilio on a free loopback port."""
-    fake = TwilioFake(ACCOUNT_SID, AUTH_TOKEN).start()
-    yield fake
-    fake.stop()
+    with TwilioFake(ACCOUNT_SID, AUTH_TOKEN) as fake:
+        yield fake
 
 
 def settings_for(var_dir: Path, twilio_url: str, **changes: object) -> Settings:

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.runner import Assistant
-from bot.settings import Settings
-from tests.channels.conftest import channel_settings, telegram_fake, twilio_fake  # noqa: F401
+from tests.channels.conftest import (  # noqa: F401
+    ChannelAssistant,
+    channel_settings,
+    telegram_fake,
+    twilio_fake,
+)
 from tests.conftest import model_and_ports, require_model, serving
 from tests.fakes.telegram_fake import TelegramFake
 from tests.fakes.twilio_fake import TwilioFake
@@ -30,16 +33,10 @@ mediators:
 
 
 @dataclass
-class Secured:
-    """The running assistant and what the tests need to reach it."""
+class Secured(ChannelAssistant):
+    """The running assistant (both channels on the fakes) and the fake Twilio it sends to."""
 
-    assistant: Assistant
-    settings: Settings
     twilio: TwilioFake
-
-    @property
-    def url(self) -> str:
-        return self.assistant.rasa_url
 
 
 @pytest.fixture(scope="session")
@@ -63,4 +60,4 @@ def secured(
         mediators_file=var_dir / "mediators.yml",
     )
     with serving(settings, var_dir / "servers.log") as running:
-        yield Secured(running, settings, twilio_fake)
+        yield Secured(running, settings, var_dir / "servers.log", twilio_fake)
