@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 
 from bot.channels.base import catalogue_text
-from bot.runner import Supervisor, _get
+from bot.runner import Assistant, Supervisor, _get
 from tests.channels.helpers import post_whatsapp, twilio_params
 from tests.domain_texts import prefix
 from tests.fakes.twilio_fake import TwilioFake
@@ -33,6 +35,7 @@ from tests.resilience.conftest import (
     server_log,
     settings_for,
 )
+from tests.resilience.proxy import TcpProxy
 
 pytestmark = pytest.mark.e2e
 
@@ -96,39 +99,52 @@ def test_action_server_killed_mid_conversation(twilio: TwilioFake, tmp_path: Pat
             supervisor.stop()
 
 
+@contextmanager
+def prod_cut_off(
+    twilio: TwilioFake, tmp_path: Path, pg_database_url: str, redis_url: str, service: str
+) -> Iterator[tuple[Assistant, TcpProxy]]:
+    """The production profile reaching its ``service`` (database or redis) through a TCP
+    proxy that can cut it; the running assistant and the proxy."""
+    url, port = (pg_database_url, 5432) if service == "database" else (redis_url, 6379)
+    with proxy_to(url, port) as proxy:
+        database = proxied(url, proxy) if service == "database" else pg_database_url
+        cache = proxied(url, proxy) if service == "redis" else redis_url
+        with running(prod_settings(tmp_path / "var", twilio.url, database, cache)) as assistant:
+            yield assistant, proxy
+
+
 @pytest.mark.services
 def test_database_unavailable_for_a_few_seconds(
     twilio: TwilioFake, tmp_path: Path, pg_database_url: str, redis_url: str
 ) -> None:
     number = "+212600000102"
-    with proxy_to(pg_database_url, 5432) as proxy:
-        settings = prod_settings(
-            tmp_path / "var", twilio.url, proxied(pg_database_url, proxy), redis_url
-        )
-        with running(settings) as assistant:
-            assert _say(assistant.rasa_url, twilio, number, "bonjour"), "no greeting"
-            before = len(_bodies(twilio, number))
+    with prod_cut_off(twilio, tmp_path, pg_database_url, redis_url, "database") as (
+        assistant,
+        proxy,
+    ):
+        assert _say(assistant.rasa_url, twilio, number, "bonjour"), "no greeting"
+        before = len(_bodies(twilio, number))
 
-            proxy.cut()
-            params = twilio_params(number, "je cherche un médecin à nador")
-            refused, _ = post_whatsapp(assistant.rasa_url, params)
-            # Not recorded, so not acknowledged: Twilio's retry brings it back.
-            assert refused.status_code >= 500, refused.status_code
-            time.sleep(3)
-            proxy.restore()
+        proxy.cut()
+        params = twilio_params(number, "je cherche un médecin à nador")
+        refused, _ = post_whatsapp(assistant.rasa_url, params)
+        # Not recorded, so not acknowledged: Twilio's retry brings it back.
+        assert refused.status_code >= 500, refused.status_code
+        time.sleep(3)
+        proxy.restore()
 
-            # Twilio's retry: the same MessageSid and signature.
-            retried, _ = post_whatsapp(assistant.rasa_url, params)
-            assert retried.status_code == 200, retried.text
-            replies = _new_replies(twilio, number, before)
-            # Answered once (the privacy notice may follow the first answer without a menu).
-            assert replies and _is_results(replies[0], "fr"), replies
-            assert sum(_is_results(r, "fr") for r in replies) == 1, replies
-            # Another retry of the same message is recognised: no second answer.
-            again, _ = post_whatsapp(assistant.rasa_url, params)
-            assert again.status_code == 200
-            time.sleep(2)
-            assert len(_bodies(twilio, number)) == before + len(replies)
+        # Twilio's retry: the same MessageSid and signature.
+        retried, _ = post_whatsapp(assistant.rasa_url, params)
+        assert retried.status_code == 200, retried.text
+        replies = _new_replies(twilio, number, before)
+        # Answered once (the privacy notice may follow the first answer without a menu).
+        assert replies and _is_results(replies[0], "fr"), replies
+        assert sum(_is_results(r, "fr") for r in replies) == 1, replies
+        # Another retry of the same message is recognised: no second answer.
+        again, _ = post_whatsapp(assistant.rasa_url, params)
+        assert again.status_code == 200
+        time.sleep(2)
+        assert len(_bodies(twilio, number)) == before + len(replies)
 
 
 @pytest.mark.services
@@ -136,22 +152,21 @@ def test_redis_down_degraded_but_answering(
     twilio: TwilioFake, tmp_path: Path, pg_database_url: str, redis_url: str
 ) -> None:
     number = "+212600000103"
-    with proxy_to(redis_url, 6379) as proxy:
-        settings = prod_settings(
-            tmp_path / "var", twilio.url, pg_database_url, proxied(redis_url, proxy)
-        )
-        with running(settings) as assistant:
-            assert _say(assistant.rasa_url, twilio, number, "hello"), "no greeting"
+    with prod_cut_off(twilio, tmp_path, pg_database_url, redis_url, "redis") as (
+        assistant,
+        proxy,
+    ):
+        assert _say(assistant.rasa_url, twilio, number, "hello"), "no greeting"
 
-            proxy.cut()
-            replies = _say(assistant.rasa_url, twilio, number, "i need a doctor in nador")
-            assert replies, "no answer while Redis is down"
-            # Rasa cannot take the conversation lock: the person is told, not left waiting.
-            assert replies == [catalogue_text("technical_problem", "en")], replies
-            log = server_log(assistant)
-            assert "Error while acquiring lock" in log, log[-3000:]
+        proxy.cut()
+        replies = _say(assistant.rasa_url, twilio, number, "i need a doctor in nador")
+        assert replies, "no answer while Redis is down"
+        # Rasa cannot take the conversation lock: the person is told, not left waiting.
+        assert replies == [catalogue_text("technical_problem", "en")], replies
+        log = server_log(assistant)
+        assert "Error while acquiring lock" in log, log[-3000:]
 
-            proxy.restore()
-            redis.Redis.from_url(proxied(redis_url, proxy), socket_connect_timeout=2).ping()
-            replies = _say(assistant.rasa_url, twilio, number, "i need a doctor in nador")
-            assert replies and _is_results(replies[0], "en"), replies
+        proxy.restore()
+        redis.Redis.from_url(proxied(redis_url, proxy), socket_connect_timeout=2).ping()
+        replies = _say(assistant.rasa_url, twilio, number, "i need a doctor in nador")
+        assert replies and _is_results(replies[0], "en"), replies
