@@ -197,18 +197,23 @@ def _pattern_words(sources: Any) -> set[str]:
 ANCHOR = 3
 
 
-def _anchors(source: str, view: str) -> list[str] | None:
-    """Words one of which must be in a message for the pattern to match: the first words
-    of the phrases of one of its slots (folded or skeleton text); None: cannot tell."""
-    if source.startswith("re:"):
-        return None
+def _slots(source: str) -> list[list[str]]:
+    """A pattern's words, slot by slot (the gaps * ** + separate the slots)."""
     slots: list[list[str]] = [[]]
     for token in source.split():
         if token in _GAPS:
             slots.append([])
         else:
             slots[-1].append(token)
-    for slot in slots:
+    return slots
+
+
+def _anchors(source: str, view: str) -> list[str] | None:
+    """Words one of which must be in a message for the pattern to match: the first words
+    of the phrases of one of its slots (folded or skeleton text); None: cannot tell."""
+    if source.startswith("re:"):
+        return None
+    for slot in _slots(source):
         anchors = _slot_anchors(slot, view)
         if anchors:
             return anchors
@@ -219,14 +224,8 @@ def _needs(source: str, view: str) -> tuple[frozenset[str], ...]:
     """The 3-letter pieces of each slot's first words (slots that cannot tell are left out)."""
     if source.startswith("re:"):
         return ()
-    slots: list[list[str]] = [[]]
-    for token in source.split():
-        if token in _GAPS:
-            slots.append([])
-        else:
-            slots[-1].append(token)
     found = []
-    for slot in slots:
+    for slot in _slots(source):
         anchors = _slot_anchors(slot, view)
         if anchors:
             found.append(frozenset(a[:ANCHOR] for a in anchors))

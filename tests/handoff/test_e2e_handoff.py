@@ -373,8 +373,8 @@ def test_unregistered_sender_on_the_mediators_bot_is_refused_and_logged(running:
     assert _wait(lambda: "unregistered whatsapp sender" in running.log())
 
 
-def test_session_reset_and_restart_events_do_not_unpause(running: Running) -> None:
-    chat = 8102
+def _taken_by_amina(running: Running, chat: int) -> tuple[str, int]:
+    """A Telegram person asks for a mediator and Amina takes the ticket: (sender, number)."""
     sender = _pseudonym("telegram", str(chat))
     _accepted(running, sender)
     post_telegram(running.url, telegram_callback(chat, "/request_mediator"))
@@ -383,6 +383,12 @@ def test_session_reset_and_restart_events_do_not_unpause(running: Running) -> No
     running.wait_amina(f"Nouvelle demande #{number}")
     running.mediator_says(AMINA_CHAT, f"/take {number}")
     running.wait_person(chat, "a pris votre demande")
+    return sender, number
+
+
+def test_session_reset_and_restart_events_do_not_unpause(running: Running) -> None:
+    chat = 8102
+    sender, number = _taken_by_amina(running, chat)
     # What a session expiry or a /restart does to Rasa's tracker: restart + new session.
     events = [
         {"event": "restart"},
@@ -405,14 +411,7 @@ def test_session_reset_and_restart_events_do_not_unpause(running: Running) -> No
 
 def test_restart_in_the_middle_of_a_handoff_loses_nothing(running: Running) -> None:
     chat = 8103
-    sender = _pseudonym("telegram", str(chat))
-    _accepted(running, sender)
-    post_telegram(running.url, telegram_callback(chat, "/request_mediator"))
-    assert _wait(lambda: running.ticket_of(sender) is not None)
-    number = running.ticket_of(sender).id
-    running.wait_amina(f"Nouvelle demande #{number}")
-    running.mediator_says(AMINA_CHAT, f"/take {number}")
-    running.wait_person(chat, "a pris votre demande")
+    sender, number = _taken_by_amina(running, chat)
     # Restart every process (same database and settings, new ports).
     running.assistant.stop()
     running.settings = base_settings(
