@@ -24,7 +24,7 @@ from bot.channels.base import (
 )
 from bot.channels.interceptors import Interceptor
 from bot.channels.order import PAUSE_S, MemoryTurnOrder, TurnOrder
-from bot.channels.queue import PersonQueues
+from bot.channels.person_queues import PersonQueues
 from bot.channels.store import ChannelStore
 from bot.privacy import is_erase_command
 

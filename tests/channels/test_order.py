@@ -1,4 +1,4 @@
-"""Turn order per person across replicas (bot/channels/order.py, bot/channels/queue.py).
+"""Turn order per person across replicas (bot/channels/order.py, bot/channels/person_queues.py).
 
 The same scenarios run against the in-process order and the Redis one (on the local Redis;
 skipped with the reason without it). Two ``PersonQueues`` sharing one order stand for two
@@ -17,7 +17,7 @@ import pytest
 from bot.app import services
 from bot.channels.base import IncomingMessage
 from bot.channels.order import MemoryTurnOrder, RedisTurnOrder, TurnOrder, turn_order
-from bot.channels.queue import PersonQueues
+from bot.channels.person_queues import PersonQueues
 from bot.settings import Settings
 
 

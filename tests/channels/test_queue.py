@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.channels.base import IncomingMessage
-from bot.channels.queue import PersonQueues
+from bot.channels.person_queues import PersonQueues
 
 
 def _msg(sender: str, text: str) -> IncomingMessage:
