@@ -10,12 +10,11 @@ from bot.app import services
 from bot.directory import DirectoryStore
 from bot.language import SUPPORTED_REPLY_LANGUAGES
 from bot.messaging import DEFAULT_LANGUAGE
-from bot.settings import load_settings
 
 
 def directory_store() -> DirectoryStore:
     """The process's hot-reloading directory (bot.app.Services), built on first use."""
-    return services(load_settings()).directory()
+    return services().directory()
 
 
 def reply_language(tracker: Tracker) -> str:
@@ -56,14 +55,14 @@ def as_int(value: Any, default: int = 0) -> int:
 
 def database():  # noqa: ANN201 (sqlalchemy Engine)
     """Our own database (consents, analytics, tickets), migrated once per process."""
-    return services(load_settings()).engine
+    return services().engine
 
 
 def tracker_database():  # noqa: ANN201
     """Rasa's tracker store, for erasure only (the SQLite file in dev, PostgreSQL in prod)."""
-    return services(load_settings()).tracker_engine()
+    return services().tracker_engine()
 
 
 def privacy_key() -> str:
     """Key of the keyed hashes (PSEUDONYM_KEY, or the dev key under var/)."""
-    return services(load_settings()).privacy_key()
+    return services().privacy_key()

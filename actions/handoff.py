@@ -22,7 +22,6 @@ from actions.common import (
 from bot.app import services
 from bot.handoff.relay import HandoffRuntime
 from bot.handoff.tickets import CONTEXT_MESSAGES, TicketRequest
-from bot.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ TOPIC_INTENTS = (
 
 def runtime() -> HandoffRuntime:
     """The hand-off in the action server's process (shares the database with Rasa's)."""
-    return services(load_settings()).handoff()
+    return services().handoff()
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -91,7 +90,7 @@ def _region(city: str | None) -> str | None:
 
 def _first_name(sender: str) -> str | None:
 
-    contact = services(load_settings()).store.contact(sender)
+    contact = services().store.contact(sender)
     return contact.first_name if contact else None
 
 

@@ -48,6 +48,8 @@ from bot.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 _services: dict[str, Services] = {}
+# The services of the process's own settings (``services()`` without arguments).
+_default: Services | None = None
 _lock = threading.Lock()
 
 
@@ -83,8 +85,14 @@ def person_sender_from_settings(settings: Settings) -> PersonSender:
     return send
 
 
-def build_runtime(settings: Settings, engine: Engine, clock: Clock | None = None) -> HandoffRuntime:
-    """A runtime from settings (senders to the configured platforms)."""
+def build_runtime(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock | None = None,
+    person_sender: PersonSender | None = None,
+) -> HandoffRuntime:
+    """A runtime from settings (senders to the configured platforms; to people through
+    ``person_sender``, else through the process's services)."""
     ensure_schema(engine)
     registry_file = RegistryFile(settings.mediators_file)
     registry = registry_file.current
@@ -115,7 +123,7 @@ def build_runtime(settings: Settings, engine: Engine, clock: Clock | None = None
     flusher = Flusher(
         engine,
         registry,
-        person_sender_from_settings(settings),
+        person_sender or person_sender_from_settings(settings),
         senders_from_settings(settings),
         clock=clock,
         elsewhere=elsewhere,
@@ -149,7 +157,9 @@ class Services:
         """The hand-off runtime, shared by every channel and action of the process."""
         with self._lock:
             if self._runtime is None:
-                self._runtime = build_runtime(self.settings, self.engine)
+                self._runtime = build_runtime(
+                    self.settings, self.engine, person_sender=self._to_person
+                )
             return self._runtime
 
     def use_runtime(self, runtime: HandoffRuntime) -> None:
@@ -206,6 +216,9 @@ class Services:
                 self.deliveries[key] = found
         return found
 
+    async def _to_person(self, pseudonym: str, text: str, buttons: Sequence[Button]) -> bool:
+        return await self.send_to_person(pseudonym, text, buttons)
+
     async def send_to_person(
         self,
         pseudonym: str,
@@ -253,8 +266,10 @@ def build_services(settings: Settings, engine: Engine | None = None) -> Services
 
 def reset() -> None:
     """Forget the process's services (a test that changed the environment starts afresh)."""
+    global _default
     with _lock:
         _services.clear()
+        _default = None
 
 
 def services(settings: Settings | None = None) -> Services:
@@ -265,10 +280,16 @@ def services(settings: Settings | None = None) -> Services:
     registry, and it lives here, at the composition root. Tests build their own with
     :func:`build_services`, or reach the process's with the settings they serve.
     """
+    global _default
+    own = settings is None
+    if own and _default is not None:  # the environment is read once per process, not per call
+        return _default
     settings = settings or load_settings()
     key = make_url(settings.effective_database_url).render_as_string(hide_password=False)
     with _lock:
         found = _services.get(key)
         if found is None:
             found = _services[key] = build_services(settings)
+        if own:
+            _default = found
         return found
