@@ -1,13 +1,13 @@
 """Safety benchmark: does the assistant recognise a person in danger? (issue 14)
 
-Reads bench/data/safety/dev.tsv, dev-2.tsv and dev-3.tsv (patterns and the classifier's settings are
-tuned on them) and heldout.tsv (never used for tuning: the figures that count), and
-reports, per language and per kind: recall (a danger message recognised as a danger), the
-kind named, the false-alarm rate on ordinary messages with frightening words, the
-false-alarm rate on everyday requests (the NLU held-out set), and milliseconds per
-message. Detectors: what the assistant runs (patterns and classifier together), each
-alone, and the baseline of the pipeline before this work: the Rasa intent
-``ask_emergency`` alone (the trained model).
+Reads bench/data/safety/dev.tsv, dev-2.tsv, dev-3.tsv and dev-4.tsv (patterns and the
+classifier's settings are tuned on them) and heldout.tsv (never used for tuning: the figures
+that count), and reports, per language and per kind: recall (a danger message recognised as
+a danger), the kind named, the false-alarm rate on ordinary messages with frightening words,
+the false-alarm rate on everyday requests (the NLU held-out set), and milliseconds per
+message. Detectors: what the assistant runs (patterns and classifier together), each alone,
+and the baseline of the pipeline before this work: the Rasa intent ``ask_emergency`` alone
+(the trained model).
 
     .venv/bin/python bench/safety_bench.py [--no-baseline]
 
@@ -47,8 +47,8 @@ DATA = ROOT / "bench" / "data" / "safety"
 OUT = ROOT / "bench" / "results" / "safety.json"
 MODEL = ROOT / "models" / "current.tar.gz"
 LANGS = ("fr", "en", "es", "ar", "ary-Latn")
-# dev-2 and dev-3 are earlier held-out sets, retired once reported (bench/data/safety/README.md).
-SPLITS = ("dev", "dev-2", "dev-3", "heldout")
+# dev-2, dev-3 and dev-4: earlier held-out sets, retired once reported (see their README.md).
+SPLITS = ("dev", "dev-2", "dev-3", "dev-4", "heldout")
 TARGETS = {"recall": 0.98, "recall_each": 0.95, "false_alarms": 0.03, "ms_per_message": 1.0}
 
 
@@ -236,10 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         "data": {s: len(rows(s)) for s in splits},
         "note": (
             "The classifier is trained on bot/safety/training/ and the NLU examples; patterns,"
-            " threshold and regularisation are tuned on dev.tsv, dev-2.tsv and dev-3.tsv (earlier"
-            " held-out sets, retired once reported: README.md) and by cross-validation on the"
-            " training data; heldout.tsv (written blind by other authors) is never read while"
-            " tuning. 'assistant' is what runs: patterns and classifier together."
+            " threshold and regularisation are tuned on dev.tsv, dev-2.tsv, dev-3.tsv and dev-4.tsv"
+            " (earlier held-out sets, retired once reported: README.md) and by cross-validation"
+            " on the training data; heldout.tsv (written blind by other authors) is never read"
+            " while tuning. 'assistant' is what runs: patterns and classifier together."
         ),
         "training_messages": len(training_rows()),
         "targets": TARGETS,
