@@ -17,7 +17,7 @@ from bot.directory import (
 )
 from tests.directory.conftest import REAL_DIRECTORY, entry
 
-TODAY = dt.date(2026, 12, 2)  # the day the newest entries were verified
+TODAY = dt.date(2026, 12, 7)  # the day the newest entries were verified
 
 
 def problems_for(folder: Path, name: str, text: str) -> list[Problem]:

@@ -23,7 +23,7 @@ from bot.directory.render import (
 from bot.directory.search import SearchResult
 from tests.directory.conftest import REAL_DIRECTORY, entry
 
-TODAY = dt.date(2026, 12, 2)  # the day the newest entries were verified
+TODAY = dt.date(2026, 12, 7)  # the day the newest entries were verified
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from bot.directory import UnknownPlaceError, load_directory
 from bot.directory.model import CATEGORIES
 from tests.directory.conftest import REAL_DIRECTORY, entry
 
-TODAY = dt.date(2026, 12, 2)  # the day the newest entries were verified
+TODAY = dt.date(2026, 12, 7)  # the day the newest entries were verified
 
 
 @pytest.fixture
