@@ -45,6 +45,7 @@ from bot.safety.compiler import (
     _Rule,
     _views_of,
     compile_pattern,
+    latin_mark,
 )
 from bot.safety.text import (
     fold,
@@ -100,60 +101,9 @@ class Danger:
         return self.severity == IMMINENT
 
 
-@lru_cache(maxsize=4)
-def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/architecture.md)
-    """Read and compile patterns.yml once."""
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    rules: list[_Rule] = []
-    for kind, by_lang in data["kinds"].items():
-        if kind not in KINDS:
-            raise ValueError(f"{path.name}: unknown kind {kind!r}")
-        for lang, sources in by_lang.items():
-            view = _views_of(lang)
-            for index, source in enumerate(sources or []):
-                imminent = source.startswith("!")
-                source = source.lstrip("!").strip()
-                expression = compile_pattern(source, view)
-                regex = re.compile(expression)
-                name = f"{kind}/{lang}/{index}"
-                needs = _needs(source, view)
-                rules.append(_Rule(kind, imminent, source, name, regex, view, needs))
-    index_sets: dict[tuple[str, str], set[int]] = {}
-    unindexed: list[int] = []
-    for number, rule in enumerate(rules):
-        anchors = _anchors(rule.source, rule.view)
-        if anchors is None:
-            unindexed.append(number)
-            continue
-        for anchor in anchors:
-            index_sets.setdefault((rule.view, anchor[:ANCHOR]), set()).add(number)
-    idioms = []
-    for lang, items in data["idioms"].items():
-        if lang == "ary-Latn":
-            continue
-        for source in items or []:
-            anchors = _anchors(source, "folded")
-            pieces = frozenset(a[:ANCHOR] for a in anchors) if anchors else None
-            idioms.append((pieces, re.compile(compile_pattern(source))))
-    idiom_skeleton = [compile_pattern(s, "skeleton") for s in data["idioms"].get("ary-Latn", [])]
-    cue_sources = [
-        compile_pattern(s)
-        for lang, items in data["imminent_cues"].items()
-        if lang != "ary-Latn"
-        for s in items or []
-    ]
-    cue_skeleton = [
-        compile_pattern(s, "skeleton") for s in data["imminent_cues"].get("ary-Latn", [])
-    ]
-    keywords = frozenset(fold(w) for w in data.get("typo_keywords", []) if w)
-    keyword_deletions: dict[str, str] = {}
-    for word in sorted(keywords):
-        if len(word) >= MIN_TYPO_LENGTH:
-            for deletion in _deletions(word) | {word}:
-                keyword_deletions.setdefault(deletion, word)
+def _latin_words(data: dict[str, Any]) -> frozenset[str]:
+    """French, English and Spanish words: not Arabizi, so never skeletonised."""
     by_language = _language_words()
-    common = set().union(*by_language.values()) if by_language else set()
-    known = frozenset(fold(w) for w in data.get("not_typos", []) if w) | common
     # French, English and Spanish words are not Arabizi: "another" must not be read as the
     # skeleton of "ntahr", nor "food" as "fidya".
     latin = _pattern_words(
@@ -171,7 +121,71 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/archi
     if LATIN_WORDS_PATH.is_file():
         lines = LATIN_WORDS_PATH.read_text(encoding="utf-8").splitlines()
         latin |= {w for w in lines if w and not w.startswith("#")}
-    not_arabizi = frozenset(w for w in latin - by_language.get("ary-Latn", set()) if len(w) >= 3)
+    return frozenset(w for w in latin - by_language.get("ary-Latn", set()) if len(w) >= 3)
+
+
+def _common_words() -> set[str]:
+    """Words of real messages in any language: never read as a typo of a danger word."""
+    by_language = _language_words()
+    return set().union(*by_language.values()) if by_language else set()
+
+
+@lru_cache(maxsize=4)
+def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/architecture.md)
+    """Read and compile patterns.yml once."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    not_arabizi = _latin_words(data)
+    rules: list[_Rule] = []
+    for kind, by_lang in data["kinds"].items():
+        if kind not in KINDS:
+            raise ValueError(f"{path.name}: unknown kind {kind!r}")
+        for lang, sources in by_lang.items():
+            view = _views_of(lang)
+            for index, source in enumerate(sources or []):
+                imminent = source.startswith("!")
+                source = source.lstrip("!").strip()
+                expression = compile_pattern(source, view, not_arabizi)
+                regex = re.compile(expression)
+                name = f"{kind}/{lang}/{index}"
+                needs = _needs(source, view, not_arabizi)
+                rules.append(_Rule(kind, imminent, source, name, regex, view, needs))
+    index_sets: dict[tuple[str, str], set[int]] = {}
+    unindexed: list[int] = []
+    for number, rule in enumerate(rules):
+        anchors = _anchors(rule.source, rule.view, not_arabizi)
+        if anchors is None:
+            unindexed.append(number)
+            continue
+        for anchor in anchors:
+            index_sets.setdefault((rule.view, anchor[:ANCHOR]), set()).add(number)
+    idioms = []
+    for lang, items in data["idioms"].items():
+        if lang == "ary-Latn":
+            continue
+        for source in items or []:
+            anchors = _anchors(source, "folded")
+            pieces = frozenset(a[:ANCHOR] for a in anchors) if anchors else None
+            idioms.append((pieces, re.compile(compile_pattern(source))))
+    idiom_skeleton = [
+        compile_pattern(s, "skeleton", not_arabizi) for s in data["idioms"].get("ary-Latn", [])
+    ]
+    cue_sources = [
+        compile_pattern(s)
+        for lang, items in data["imminent_cues"].items()
+        if lang != "ary-Latn"
+        for s in items or []
+    ]
+    cue_skeleton = [
+        compile_pattern(s, "skeleton", not_arabizi)
+        for s in data["imminent_cues"].get("ary-Latn", [])
+    ]
+    keywords = frozenset(fold(w) for w in data.get("typo_keywords", []) if w)
+    keyword_deletions: dict[str, str] = {}
+    for word in sorted(keywords):
+        if len(word) >= MIN_TYPO_LENGTH:
+            for deletion in _deletions(word) | {word}:
+                keyword_deletions.setdefault(deletion, word)
+    known = frozenset(fold(w) for w in data.get("not_typos", []) if w) | _common_words()
     cancels = {
         kind: re.compile("|".join(compile_pattern(x) for x in items))
         for kind, items in (data.get("cancel") or {}).items()
@@ -221,7 +235,9 @@ def views(text: str, patterns: _Compiled | None = None) -> tuple[str, str]:
     corrected = " ".join(_correct(w, patterns) for w in folded.split())
     skel = " ".join(
         w
-        for w in ("_" if t in patterns.not_arabizi else skeleton_word(t) for t in folded.split())
+        for w in (
+            latin_mark(t) if t in patterns.not_arabizi else skeleton_word(t) for t in folded.split()
+        )
         if w
     )
     if patterns.idioms_skeleton is not None:

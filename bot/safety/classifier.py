@@ -62,7 +62,8 @@ def features(folded: str, skel: str = "") -> set[str]:
         padded = f"<{word}>"
         for n in _PIECES:
             found.update("c " + padded[i : i + n] for i in range(len(padded) - n + 1))
-    found.update("s " + s for s in skel.split() if s != "_" and s not in words)
+    # A French, English or Spanish word stands as "_word" in the skeleton: a word already.
+    found.update("s " + s for s in skel.split() if not s.startswith("_") and s not in words)
     return found
 
 
@@ -164,7 +165,14 @@ def train(rows: Sequence[dict[str, str]], c: float = C) -> Classifier:
 
 # --- trained once, cached on disk -----------------------------------------------------------
 # Everything the trained weights depend on: a change to any of these retrains.
-_INPUTS = ("classifier.py", "assess.py", "patterns.yml", "latin_words.txt")
+_INPUTS = (
+    "classifier.py",
+    "assess.py",
+    "compiler.py",
+    "text.py",
+    "patterns.yml",
+    "latin_words.txt",
+)
 # Beside the Rasa model (models/ is never committed); content-keyed, so every process of a
 # deployment or a test run shares one file.
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "models"

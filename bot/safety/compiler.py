@@ -23,14 +23,24 @@ _ARABIC_CLITICS = r"(?:وال|بال|فال|كال|لل|ال|و|ف|ب|ل|ك)?"
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06FF]")
 
 
-def _literal(word: str, view: str) -> str:
-    """A pattern's word as it appears in the text of ``view`` (folded, or its skeleton)."""
+def _literal(word: str, view: str, latin: frozenset[str] = frozenset()) -> str:
+    """A pattern's word as it appears in the text of ``view`` (folded, or its skeleton).
+
+    In the skeleton a French, English or Spanish word (``latin``) is kept whole behind a
+    "_" ("_pistolet"): a Darija pattern may name one ("3ndo pistolet", "crise cardiaque")."""
     if view == "skeleton":
-        return " ".join(skeleton_word(w) for w in fold(word).split())
+        return " ".join(
+            latin_mark(w) if w in latin else skeleton_word(w) for w in fold(word).split()
+        )
     return fold(word)
 
 
-def _word_regex(word: str, view: str) -> str:
+def latin_mark(word: str) -> str:
+    """How a French, English or Spanish word stands in the Arabizi skeleton of a text."""
+    return "_" + word
+
+
+def _word_regex(word: str, view: str, latin: frozenset[str] = frozenset()) -> str:
     """One word: "~" for any ending, "=" for anywhere inside a word.
 
     An Arabic word also takes the clitics before it and any ending after it.
@@ -38,7 +48,7 @@ def _word_regex(word: str, view: str) -> str:
     prefix = word.endswith("~")
     exact = word.endswith(".") and len(word) > 1
     inside = word.startswith("=")
-    word = _literal(word.rstrip("~").rstrip(".").lstrip("="), view)
+    word = _literal(word.rstrip("~").rstrip(".").lstrip("="), view, latin)
     if not word:
         raise ValueError("empty word in a pattern")
     body = re.escape(word).replace(r"\ ", " ")
@@ -51,12 +61,12 @@ def _word_regex(word: str, view: str) -> str:
     return body
 
 
-def _phrase_regex(phrase: str, view: str) -> str:
+def _phrase_regex(phrase: str, view: str, latin: frozenset[str] = frozenset()) -> str:
     """Words in a row; a word written ?word may be missing."""
     out = ""
     for index, word in enumerate(phrase.split()):
         optional = word.startswith("?") and len(word) > 1
-        regex = _word_regex(word[1:] if optional else word, view)
+        regex = _word_regex(word[1:] if optional else word, view, latin)
         if index == 0:
             out = f"(?:{regex} )?" if optional else regex
         elif optional:
@@ -71,7 +81,7 @@ def _phrase_regex(phrase: str, view: str) -> str:
 _GAPS = {"+": "", "*": r"(?:\S+ ){0,3}", "**": r"(?:\S+ ){0,8}"}
 
 
-def compile_pattern(source: str, view: str = "folded") -> str:
+def compile_pattern(source: str, view: str = "folded", latin: frozenset[str] = frozenset()) -> str:
     """A pattern of the little language of patterns.yml as a regular expression.
 
     ``+`` (next word), ``*`` (up to 3 other words) and ``**`` (up to 8) separate slots;
@@ -94,7 +104,7 @@ def compile_pattern(source: str, view: str = "folded") -> str:
     parts = []
     for slot in slots:
         phrases = [p for p in " ".join(slot).split("|") if p.strip()]
-        parts.append("(?:" + "|".join(_phrase_regex(p, view) for p in phrases) + ")")
+        parts.append("(?:" + "|".join(_phrase_regex(p, view, latin) for p in phrases) + ")")
     regex = parts[0]
     for gap, part in zip(gaps, parts[1:], strict=True):
         regex += " " + gap + part
@@ -208,31 +218,35 @@ def _slots(source: str) -> list[list[str]]:
     return slots
 
 
-def _anchors(source: str, view: str) -> list[str] | None:
+def _anchors(source: str, view: str, latin: frozenset[str] = frozenset()) -> list[str] | None:
     """Words one of which must be in a message for the pattern to match: the first words
     of the phrases of one of its slots (folded or skeleton text); None: cannot tell."""
     if source.startswith("re:"):
         return None
     for slot in _slots(source):
-        anchors = _slot_anchors(slot, view)
+        anchors = _slot_anchors(slot, view, latin)
         if anchors:
             return anchors
     return None
 
 
-def _needs(source: str, view: str) -> tuple[frozenset[str], ...]:
+def _needs(
+    source: str, view: str, latin: frozenset[str] = frozenset()
+) -> tuple[frozenset[str], ...]:
     """The 3-letter pieces of each slot's first words (slots that cannot tell are left out)."""
     if source.startswith("re:"):
         return ()
     found = []
     for slot in _slots(source):
-        anchors = _slot_anchors(slot, view)
+        anchors = _slot_anchors(slot, view, latin)
         if anchors:
             found.append(frozenset(a[:ANCHOR] for a in anchors))
     return tuple(found)
 
 
-def _slot_anchors(slot: list[str], view: str) -> list[str] | None:
+def _slot_anchors(
+    slot: list[str], view: str, latin: frozenset[str] = frozenset()
+) -> list[str] | None:
     """One word per phrase of a slot that a matching message must hold: the longest of the
     phrase's words that may not be missing (None: a phrase has no word long enough)."""
     anchors = []
@@ -241,7 +255,7 @@ def _slot_anchors(slot: list[str], view: str) -> list[str] | None:
         for word in phrase.split():
             if word.startswith("?"):
                 continue
-            literal = _literal(word.lstrip("=").rstrip("~").rstrip("."), view)
+            literal = _literal(word.lstrip("=").rstrip("~").rstrip("."), view, latin)
             words += literal.split(" ") if literal else []
         if not words or len(longest := max(words, key=len)) < ANCHOR:
             return None

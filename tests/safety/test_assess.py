@@ -31,6 +31,13 @@ DANGERS = [
     ("my son is missing", "child"),
     ("mon bébé ne respire plus", "medical"),
     ("la police a arrêté mon mari", "detention"),
+    # Guards for the idioms and cancels of 2026-12-07: they must not hide these.
+    ("3ndo pistolet o kayhddedni", "threat"),  # a French word in a Darija pattern
+    ("jatou crise cardiaque daba", "medical"),
+    ("3la l3id 3ndi jenwi o ghadi n9tlo had lila", "threat"),  # the feast, not the sheep
+    ("je vais partir pour de bon ce weekend", "suicide"),  # not 'a weekend away'
+    ("l'ex dyali drbni lbare7 o bghit ndir chikaya", "violence"),
+    ("I dream every night of ending my life, what does it mean", "suicide"),
 ]
 
 # Ordinary messages with frightening words.
@@ -54,6 +61,16 @@ ORDINARY = [
     "apuestas deportivas",
     "bghit nl3ab free fire",
     "mon fils est élève en 3e, comment l'inscrire ?",
+    # Idioms, collisions and cancels of 2026-12-07 (written afresh, not test items).
+    "le prof de physique va me tuer avec ce controle",
+    "I want to die my hair blue, any salon in Agadir?",
+    "I dreamt my house was on fire, what does it mean?",
+    "hay clases de deporte para ninas en Agadir?",
+    "had l'examen ghadi ydfnni",
+    "drsi kay9telni, fin kayn tbib snan?",
+    "ghr9t f lkridi dyal dar",
+    "bghit nsenn jenwi, lkbch dyal l3id kbir",
+    "wach lwld sghir y9der ysafer m3a mmo bo7dha l spania?",
 ]
 
 
@@ -107,7 +124,9 @@ def test_folding_and_skeletons() -> None:
     assert skeleton_word("kaydrebni") == skeleton_word("kaydarbni") == "kdrbn"
     assert skeleton_word("n3ich") == skeleton_word("n3ych")
     # French and English words are not read as Arabizi.
-    assert views("another")[1] == "_"
+    assert views("another")[1] == "_another"
+    # ... they stay whole, so a Darija pattern may name one ("3ndo pistolet").
+    assert views("3ndo pistolet")[1] == "3nd _pistolet"
 
 
 def test_the_pattern_language() -> None:

@@ -88,6 +88,8 @@ def test_a_cache_that_cannot_be_written_is_not_an_error(
 def test_the_cache_key_covers_the_training_data_and_the_code() -> None:
     names = {p.name for p in learned.training_paths()}
     assert {"classifier.py", "assess.py", "patterns.yml", "fr.tsv", "ary-Latn.tsv"} <= names
+    # The views the features are read off (split out of assess.py): a change retrains.
+    assert {"compiler.py", "text.py"} <= names
     assert {"en.yml", "fr.yml"} <= names  # the NLU examples
 
 
