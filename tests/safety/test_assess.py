@@ -38,6 +38,11 @@ DANGERS = [
     ("je vais partir pour de bon ce weekend", "suicide"),  # not 'a weekend away'
     ("l'ex dyali drbni lbare7 o bghit ndir chikaya", "violence"),
     ("I dream every night of ending my life, what does it mean", "suicide"),
+    ("se me perdió el niño en el zoco, 3 años, AYUDA", "child"),
+    ("mi jefe dijo que si lo denuncio me mata", "threat"),
+    ("9t3t 3rou9i b jenwi", "suicide"),
+    ("j'ai mal à la poitrine et le bras gauche engourdi", "medical"),
+    ("wjhha bda kaynfkh mn ba3d ma klat l7out", "medical"),
 ]
 
 # Ordinary messages with frightening words.
@@ -71,6 +76,11 @@ ORDINARY = [
     "ghr9t f lkridi dyal dar",
     "bghit nsenn jenwi, lkbch dyal l3id kbir",
     "wach lwld sghir y9der ysafer m3a mmo bo7dha l spania?",
+    "el niño se dio con la mesa, tiene un chichón pero juega normal",
+    "lol les petits m'ont enfermé dans la cuisine en jouant, trop drôles",
+    "kanqra droit f agadir, chno hiya garde à vue ?",
+    "fin nkhlles l'amende dyal radar?",
+    "my landlord will kick me out if I don't pay, any help with rent in Oujda?",
 ]
 
 
@@ -86,6 +96,11 @@ def test_danger_is_recognised_with_its_kind(text: str, kind: str) -> None:
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_words_do_not_fire(text: str) -> None:
     assert assess(text) is None
+
+
+def test_an_appointment_does_not_hide_an_emergency() -> None:
+    """The medical cancels once held 'rdv': an emergency inside another request was lost."""
+    assert assess("ma fille a avalé des cachets, j'ai rdv demain à la préfecture, où aller ?")
 
 
 def test_suicide_is_imminent_and_a_threat_with_a_knife_too() -> None:
