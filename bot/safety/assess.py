@@ -101,9 +101,8 @@ class Danger:
         return self.severity == IMMINENT
 
 
-def _latin_words(data: dict[str, Any]) -> frozenset[str]:
+def _latin_words(data: dict[str, Any], by_language: dict[str, set[str]]) -> frozenset[str]:
     """French, English and Spanish words: not Arabizi, so never skeletonised."""
-    by_language = _language_words()
     # French, English and Spanish words are not Arabizi: "another" must not be read as the
     # skeleton of "ntahr", nor "food" as "fidya".
     latin = _pattern_words(
@@ -124,17 +123,12 @@ def _latin_words(data: dict[str, Any]) -> frozenset[str]:
     return frozenset(w for w in latin - by_language.get("ary-Latn", set()) if len(w) >= 3)
 
 
-def _common_words() -> set[str]:
-    """Words of real messages in any language: never read as a typo of a danger word."""
-    by_language = _language_words()
-    return set().union(*by_language.values()) if by_language else set()
-
-
 @lru_cache(maxsize=4)
 def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/architecture.md)
     """Read and compile patterns.yml once."""
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    not_arabizi = _latin_words(data)
+    by_language = _language_words()  # read once: the detector's files
+    not_arabizi = _latin_words(data, by_language)
     rules: list[_Rule] = []
     for kind, by_lang in data["kinds"].items():
         if kind not in KINDS:
@@ -185,7 +179,9 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/archi
         if len(word) >= MIN_TYPO_LENGTH:
             for deletion in _deletions(word) | {word}:
                 keyword_deletions.setdefault(deletion, word)
-    known = frozenset(fold(w) for w in data.get("not_typos", []) if w) | _common_words()
+    # Words of real messages in any language: never read as a typo of a danger word.
+    common = set().union(*by_language.values()) if by_language else set()
+    known = frozenset(fold(w) for w in data.get("not_typos", []) if w) | common
     cancels = {
         kind: re.compile("|".join(compile_pattern(x) for x in items))
         for kind, items in (data.get("cancel") or {}).items()

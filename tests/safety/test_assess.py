@@ -43,6 +43,8 @@ DANGERS = [
     ("9t3t 3rou9i b jenwi", "suicide"),
     ("j'ai mal à la poitrine et le bras gauche engourdi", "medical"),
     ("wjhha bda kaynfkh mn ba3d ma klat l7out", "medical"),
+    ("bghit nzour khouya f lcommissariat, chdouh lbare7", "detention"),  # not a prison visit
+    ("chdouni f radar o dawni l lcommissariat", "detention"),  # not a speeding fine
 ]
 
 # Ordinary messages with frightening words.
