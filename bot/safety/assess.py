@@ -187,6 +187,7 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/archi
         for kind, items in (data.get("cancel") or {}).items()
         if items
     }
+    resolved = [compile_pattern(x) for xs in (data.get("resolved") or {}).values() for x in xs]
     return _Compiled(
         rules=tuple(rules),
         index={key: tuple(sorted(v)) for key, v in index_sets.items()},
@@ -200,6 +201,7 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/archi
         known_words=known,
         not_arabizi=not_arabizi,
         cancels=cancels,
+        resolved=re.compile("|".join(resolved)) if resolved else None,
         defaults=dict(data["default_severity"]),
         upgradable=frozenset(data.get("upgradable", [])),
     )
@@ -229,6 +231,11 @@ def views(text: str, patterns: _Compiled | None = None) -> tuple[str, str]:
             if removed:  # single spaces again, for the idioms after this one
                 folded = " ".join(folded.split())
     corrected = " ".join(_correct(w, patterns) for w in folded.split())
+    return corrected, _skeleton(folded, patterns)
+
+
+def _skeleton(folded: str, patterns: _Compiled) -> str:
+    """The Arabizi skeleton of folded text, with the Darija idioms removed."""
     skel = " ".join(
         w
         for w in (
@@ -238,17 +245,11 @@ def views(text: str, patterns: _Compiled | None = None) -> tuple[str, str]:
     )
     if patterns.idioms_skeleton is not None:
         skel = " ".join(patterns.idioms_skeleton.sub(" ", skel).split())
-    return corrected, skel
+    return skel
 
 
-def assess(text: str, language: str | None = None, *, learned: bool = True) -> Danger | None:  # noqa: C901 (docs/architecture.md)
-    """The danger this message shows, or None. Never raises on odd input.
-
-    ``learned=False`` leaves the classifier out: the patterns alone (for the benchmark)."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    patterns = compiled()
-    folded, skel = views(text, patterns)
+def _matches(folded: str, skel: str, patterns: _Compiled) -> dict[str, tuple[bool, str]]:
+    """The kinds the patterns find: kind -> (imminent, rule name)."""
     texts = {"folded": folded, "skeleton": skel}
     found: dict[str, tuple[bool, str]] = {}
     candidates = set(patterns.unindexed)
@@ -265,7 +266,26 @@ def assess(text: str, language: str | None = None, *, learned: bool = True) -> D
             continue  # a slot none of whose words is in the message
         if rule.regex.search(texts[rule.view]):
             found[rule.kind] = (rule.imminent, rule.name)
+    return found
+
+
+def assess(text: str, language: str | None = None, *, learned: bool = True) -> Danger | None:  # noqa: C901 (docs/architecture.md)
+    """The danger this message shows, or None. Never raises on odd input.
+
+    ``learned=False`` leaves the classifier out: the patterns alone (for the benchmark)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    patterns = compiled()
+    folded, skel = views(text, patterns)
+    found = _matches(folded, skel, patterns)
     cancelled = False
+    over = patterns.resolved.search(folded) if patterns.resolved is not None else None
+    if over is not None:
+        # Over, and well now ("je suis gueri maintenant", "i almost drowned as a kid"): what
+        # was said before that is past. What comes after still counts ("daba mzyana walakin
+        # 9al lia ghadi y9tlni had lila"), and the classifier still reads the whole message.
+        tail = folded[over.end() :]
+        found = _matches(tail, _skeleton(tail, patterns), patterns)
     for kind in list(found):
         cancel = patterns.cancels.get(kind)
         if cancel is not None and cancel.search(folded):

@@ -141,6 +141,8 @@ class _Compiled:
     known_words: frozenset[str]
     not_arabizi: frozenset[str]
     cancels: dict[str, re.Pattern[str]]
+    # Said to be over and well now ("je suis gueri maintenant", "daba mzyan"): every kind.
+    resolved: re.Pattern[str] | None
     defaults: dict[str, str]
     upgradable: frozenset[str]
 

@@ -45,6 +45,15 @@ DANGERS = [
     ("wjhha bda kaynfkh mn ba3d ma klat l7out", "medical"),
     ("bghit nzour khouya f lcommissariat, chdouh lbare7", "detention"),  # not a prison visit
     ("chdouni f radar o dawni l lcommissariat", "detention"),  # not a speeding fine
+    # 2026-12-08 (written afresh): said to be well now, then a danger after it.
+    ("daba mzyana walakin rajli 9al lia ghadi y9tlni had lila", "threat"),
+    ("je vais bien maintenant mais il a dit qu'il reviendra me tuer", "threat"),
+    # Too-broad cancels narrowed: a school registration, a duration that goes on.
+    ("inscription pour l'école de ma nièce, son beau-père la touche la nuit", "child"),
+    ("trabajo interna hace 3 años, guarda mi pasaporte y no me deja salir", "trafficking"),
+    ("my boss has gun he is shouting", "threat"),  # a weapon with no article
+    ("bghit ntn7er safi", "suicide"),
+    ("3ndo fusil o kaytiri 3lina", "threat"),  # Arabizi read as words, not skeletons
 ]
 
 # Ordinary messages with frightening words.
@@ -83,6 +92,15 @@ ORDINARY = [
     "kanqra droit f agadir, chno hiya garde à vue ?",
     "fin nkhlles l'amende dyal radar?",
     "my landlord will kick me out if I don't pay, any help with rent in Oujda?",
+    # 2026-12-08 (written afresh): over and well now, collisions, idioms.
+    "my uncle fell from a ladder last year, he is fine now, can he still claim insurance?",
+    "j'ai eu le palu quand j'étais petit, faut-il un vaccin pour retourner au Mali ?",
+    "khti tjr7at f lkhedma chhar li fat, daba mzyana, kifach ndiro l'assurance?",
+    "feeling tired after work, is there a gym near Inezgane?",
+    "wach khassni visa bach nkhdem f qatar?",
+    "perdona que te moleste, ¿dónde se renueva la tarjeta de residencia en Nador?",
+    "ma soeur va me tuer, j'ai perdu son chargeur",
+    "I cut my finger while cutting onions, what plaster do I use?",
 ]
 
 
