@@ -79,6 +79,10 @@ SEVERITIES = (IMMINENT, URGENT)
 
 MAX_CHARS = 1200  # longest text read: a danger is said early, the time stays bounded
 LAUGHING = re.compile("[\U0001f602\U0001f923\U0001f605\U0001f606\U0001f639\U0001f61c\U0001f61d]")
+# A "resolved" marker ("daba mzyan") drops the patterns' findings only when the classifier
+# scores the whole message below this: chosen on the tuning sets (bench/safety_tune.py,
+# 2026-12-08), well under THRESHOLD, so a message that reads like danger keeps its help.
+RESOLVED_BELOW = 0.2
 # Words shorter than this are never "corrected" (one typo from a short word is anything).
 MIN_TYPO_LENGTH = 5
 
@@ -279,13 +283,20 @@ def assess(text: str, language: str | None = None, *, learned: bool = True) -> D
     folded, skel = views(text, patterns)
     found = _matches(folded, skel, patterns)
     cancelled = False
+    likely: float | None = None  # the classifier's opinion, asked at most once
     over = patterns.resolved.search(folded) if patterns.resolved is not None else None
-    if over is not None:
-        # Over, and well now ("je suis gueri maintenant", "i almost drowned as a kid"): what
-        # was said before that is past. What comes after still counts ("daba mzyana walakin
-        # 9al lia ghadi y9tlni had lila"), and the classifier still reads the whole message.
-        tail = folded[over.end() :]
-        found = _matches(tail, _skeleton(tail, patterns), patterns)
+    if over is not None and found and learned:
+        # Over, and well now ("je suis gueri maintenant", "i almost drowned as a kid"): the
+        # danger words before it are of the past, but only when the classifier, reading the
+        # whole message, agrees it reads as ordinary ("mi marido me pega, ahora estoy bien
+        # pero tengo miedo" stays a danger). What comes after still counts ("daba mzyana
+        # walakin 9al lia ghadi y9tlni had lila"). Without the classifier it drops nothing.
+        model = classifier()
+        signs = features(folded, skel)
+        likely = model.probability(signs)
+        if likely < RESOLVED_BELOW:
+            tail = folded[over.end() :]
+            found = _matches(tail, _skeleton(tail, patterns), patterns)
     for kind in list(found):
         cancel = patterns.cancels.get(kind)
         if cancel is not None and cancel.search(folded):
@@ -297,7 +308,7 @@ def assess(text: str, language: str | None = None, *, learned: bool = True) -> D
         # What no pattern foresaw: the classifier's opinion (it never overrules a pattern).
         model = classifier()
         signs = features(folded, skel)
-        likely = model.probability(signs)
+        likely = model.probability(signs) if likely is None else likely
         if likely >= THRESHOLD:
             found[model.kind(signs)] = (False, f"classifier:{likely:.2f}")
     if not found:

@@ -189,3 +189,38 @@ def test_floors_on_the_development_set() -> None:
 
 RECALL_FLOOR = 0.93  # patterns and classifier together (0.955 when set)
 FALSE_ALARM_CEILING = 0.05  # (0.031 when set)
+
+
+# Said to be over and well now: each fires without the "resolved" section, not with it.
+RESOLVED = [
+    "j'ai failli me noyer quand j'étais petite, des cours de natation pour adultes à Tiznit ?",
+    "mon fils s'est étouffé avec un bonbon hier, maintenant il va bien, voir un médecin ?",
+    "I nearly drowned as a kid in Lagos, any swimming lessons for adults in Agadir?",
+]
+
+
+@pytest.mark.parametrize("text", RESOLVED)
+def test_said_to_be_over_drops_the_danger_words_before_it(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import sys
+
+    assert assess(text) is None
+    module = sys.modules["bot.safety.assess"]
+    without = dataclasses.replace(module.compiled(), resolved=None)
+    monkeypatch.setattr(module, "compiled", lambda: without)
+    assert assess(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Abuse that goes on, with "well now" in it: the classifier does not agree it is over.
+        "rajli kaydrebni kol nhar, daba mzyana chwiya walakin khayfa",
+        "mi marido me pega, ahora estoy bien pero tengo miedo",
+    ],
+)
+def test_said_to_be_over_never_hides_a_danger_that_goes_on(text: str) -> None:
+    danger = assess(text)
+    assert danger is not None and danger.kind == "violence"
