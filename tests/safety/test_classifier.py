@@ -121,11 +121,11 @@ def test_the_training_data_holds_no_test_item() -> None:
     import bench.safety_data_check as check
 
     tests = [row for name in check.SPLITS for row in check.read(check.DATA / f"{name}.tsv")[0]]
-    assert len(tests) >= 5948  # dev to dev-6, and the held-out set
+    assert len(tests) >= 6792  # dev to dev-7, and the held-out set
     for path in sorted(check.TRAINING.glob("*.tsv")):
         rows, problems = check.read(path)
         assert not problems, problems[:3]
-        assert len(rows) >= 300, path.name
+        assert len(rows) >= 200, path.name  # a file cut short by mistake
         assert not check.near_copies(rows, tests), path.name
         assert len({r[4] for r in rows}) == len(rows), path.name
 
