@@ -54,6 +54,23 @@ DANGERS = [
     ("my boss has gun he is shouting", "threat"),  # a weapon with no article
     ("bghit ntn7er safi", "suicide"),
     ("3ndo fusil o kaytiri 3lina", "threat"),  # Arabizi read as words, not skeletons
+    # 2026-12-08 (written afresh): a found-again cancel that read 'nobody found her' as found.
+    ("nobody found her yet, my daughter is missing since this morning", "child"),
+]
+
+# The patterns alone find these (learned=False): each was missed by the patterns before
+# 2026-12-08 (written afresh). 'mon passeport' was taken out of every message by an idiom
+# meant for 'perdu mon passeport'; the Arabic passport idiom read 'ma khallanich nkhrej'
+# (he does not let me out) as 'getting a passport made'.
+PATTERN_DANGERS = [
+    ("mon patron garde mon passeport et dit que je lui dois encore le voyage", "trafficking"),
+    ("المشغل شد ليا الباسبور وما كيخلينيش نخرج من الفيرمة", "trafficking"),
+    ("se me ha perdido mi hija en la feria de Inezgane y no la encontramos", "child"),
+    ("mi padre no puede mover la mitad de la cara desde hace diez minutos", "medical"),
+    ("ya me he hecho daño en los brazos otra vez, no aguanto más", "suicide"),
+    ("rajli kay7r9ni b garro f yeddi", "violence"),
+    ("il m'appelle la nuit et dit qu'il va m'égorger", "threat"),
+    ("khti dakhla f ghaybouba mn lbare7, chno ndiro", "medical"),
 ]
 
 # Ordinary messages with frightening words.
@@ -101,6 +118,20 @@ ORDINARY = [
     "perdona que te moleste, ¿dónde se renueva la tarjeta de residencia en Nador?",
     "ma soeur va me tuer, j'ai perdu son chargeur",
     "I cut my finger while cutting onions, what plaster do I use?",
+    # 2026-12-08 (written afresh): each fired before that day's idioms and cancels.
+    "la chaleur à Berkane ce matin va nous tuer, il y a une piscine municipale ?",
+    "este atasco en Tánger me va a matar, hay autobús al puerto?",
+    "the tagine you cooked was fire, what spices abeg",
+    "lkhouf dyal tiyara kay9tlni, kayn chi dwa l safar?",
+    "البرد غادي يقتلنا هاد الشتا، فين نلقاو كاشات رخاص؟",
+    "rani mkhnou9 mn lkhdma, bghit chi weekend f tiznit",
+    "lmdrasa dayra sortie l ghaba, ch7al khass nkhlles?",  # 'ghaybouba' (coma) is not 'ghaba'
+    "exercice d'évacuation incendie vendredi au lycée, les parents doivent venir ?",
+    "quiero hacer voluntariado con presos en Nador, dónde me apunto?",
+    "my landlord is threatening to raise the rent again, what can I do?",
+    "I dreamt I was drowning in the sea, does it mean something bad?",
+    "el Wydad le dio una paliza al Raja anoche, qué partidazo",
+    "baba kan m7bos f lmaroc 9bel, daba khrj w bgha passport jdid",
 ]
 
 
@@ -116,6 +147,21 @@ def test_danger_is_recognised_with_its_kind(text: str, kind: str) -> None:
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_words_do_not_fire(text: str) -> None:
     assert assess(text) is None
+
+
+@pytest.mark.parametrize(("text", "kind"), PATTERN_DANGERS)
+def test_the_patterns_alone_find_these(text: str, kind: str) -> None:
+    danger = assess(text, "fr", learned=False)
+    assert danger is not None and danger.kind == kind, text
+
+
+def test_an_idiom_never_takes_the_danger_words_away() -> None:
+    import sys
+
+    views = sys.modules["bot.safety.assess"].views
+    assert "passeport" in views("le patron a garde mon passeport")[0]
+    assert "الباسبور" in views("الباطرون شد ليا الباسبور وما خلانيش نخرج")[0]
+    assert "passeport" not in views("j'ai perdu mon passeport a Agadir")[0]  # still an idiom
 
 
 def test_an_appointment_does_not_hide_an_emergency() -> None:
