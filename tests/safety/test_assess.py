@@ -71,6 +71,17 @@ PATTERN_DANGERS = [
     ("rajli kay7r9ni b garro f yeddi", "violence"),
     ("il m'appelle la nuit et dit qu'il va m'égorger", "threat"),
     ("khti dakhla f ghaybouba mn lbare7, chno ndiro", "medical"),
+    # Later on 2026-12-08 (written afresh), after the seventh held-out set's misses.
+    ("two men with a machete at the gate of our compound, help", "threat"),
+    ("ma fille de 8 mois vomit depuis hier et ne fait plus pipi", "medical"),
+    ("cette nuit c'est fini pour moi, j'ai tout préparé", "suicide"),
+    ("un homme me suit chaque soir jusqu'à chez moi depuis la gare", "threat"),
+    ("mi ex me da palizas cuando viene a ver a los niños", "violence"),
+    ("il a défoncé la porte, je suis enfermée dans la salle de bain", "violence"),
+    ("البوليس امام باب الدار دابا كيطلبو الوراق", "detention"),
+    ("khassni l3amaliya 3ajla, tbib 9al ma ntsnach", "medical"),
+    ("9al lia khoha: ghadi nkhli mok tlbes lbyad 3lik", "threat"),
+    ("someone sends me photos of my son leaving school with a message, what a shame if", "threat"),
 ]
 
 # Ordinary messages with frightening words.
@@ -132,6 +143,19 @@ ORDINARY = [
     "I dreamt I was drowning in the sea, does it mean something bad?",
     "el Wydad le dio una paliza al Raja anoche, qué partidazo",
     "baba kan m7bos f lmaroc 9bel, daba khrj w bgha passport jdid",
+    # Later on 2026-12-08 (written afresh), after the seventh held-out set's false alarms.
+    "الصهد ف أكادير اليوم كنتحرق، فين كاين البحر قريب؟",
+    "بغيت نخدم فدار المسنين ف تيزنيت",
+    "fin nkhelles l'amende dyal radar dyal triq agadir?",
+    "did you see the news about the fire at the port? God protect them",
+    "le loyer à Agadir c'est du suicide, 4000 dh",
+    "se me ahogó el motor en la rotonda, hay grúa?",
+    "for my masters I am studying police raids in the Oriental, any reports?",
+    "lo detuvieron por error y lo soltaron al día siguiente, sale en los antecedentes?",
+    "bghit nchri skkin dyal l3id, fin kayn?",
+    "in the film the man jumped off the bridge at the end, so sad",
+    "mon proprio dit que j'ai cassé la porte, il garde la caution",
+    "wach kayn assurance katghetti l3afya f lmagasin?",
 ]
 
 
