@@ -82,6 +82,15 @@ PATTERN_DANGERS = [
     ("khassni l3amaliya 3ajla, tbib 9al ma ntsnach", "medical"),
     ("9al lia khoha: ghadi nkhli mok tlbes lbyad 3lik", "threat"),
     ("someone sends me photos of my son leaving school with a message, what a shame if", "threat"),
+    # Then from the tuning sets' misses ('3amayn hadi' is 'for two years' here, not 'ago').
+    ("ya no puedo más, me voy a quitar la vida en Nador", "suicide"),
+    ("j'ai avalé 30 cachets il y a une heure", "suicide"),
+    ("my madam is selling me to her friends every night", "trafficking"),
+    ("lflouka w9fat f wst lbhar w lma dakhel", "fire_accident"),
+    ("daouh l7bs lbare7 w ma 3rfnach 3lach", "detention"),
+    ("راجلي كيطيح فيا بالعصا كل ليلة", "violence"),
+    ("j'ai donné toutes mes affaires à mes cousins, je suis enfin tranquille", "suicide"),
+    ("المدام شدات ليا الباسبور و ما كتخلينيش نخرج عامين هادي", "trafficking"),
 ]
 
 # Ordinary messages with frightening words.
@@ -156,6 +165,9 @@ ORDINARY = [
     "in the film the man jumped off the bridge at the end, so sad",
     "mon proprio dit que j'ai cassé la porte, il garde la caution",
     "wach kayn assurance katghetti l3afya f lmagasin?",
+    "khoya kan f l7bs w khrj hadi 3amayn, wach ykhrj casier n9i?",
+    "my son got lost at the souk for 5 minutes but the guard found him, any GPS watch?",
+    "dert accident b moto 3 snin hadi, l'assurance ma khlsatnich, chno ndir?",
 ]
 
 
