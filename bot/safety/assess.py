@@ -83,6 +83,11 @@ LAUGHING = re.compile("[\U0001f602\U0001f923\U0001f605\U0001f606\U0001f639\U0001
 # scores the whole message below this: chosen on the tuning sets (bench/safety_tune.py,
 # 2026-12-08), well under THRESHOLD, so a message that reads like danger keeps its help.
 RESOLVED_BELOW = 0.2
+# A cancel (a joke, a film, a paper to renew) does not silence the classifier: it keeps the
+# danger when it is at least this sure of the whole message ("I need to renew my card but my
+# husband is not breathing": 0.99). Tuning sets, 2026-12-08: 0.9 keeps 1 more danger for 3
+# more false alarms of 3,023; 0.8 the same; never asking it (before) keeps neither.
+CANCELLED_AT_LEAST = 0.9
 # Words shorter than this are never "corrected" (one typo from a short word is anything).
 MIN_TYPO_LENGTH = 5
 
@@ -192,6 +197,7 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/archi
         if items
     }
     resolved = [compile_pattern(x) for xs in (data.get("resolved") or {}).values() for x in xs]
+    overrides = [compile_pattern(x) for x in data.get("overrides_cancels") or ()]
     return _Compiled(
         rules=tuple(rules),
         index={key: tuple(sorted(v)) for key, v in index_sets.items()},
@@ -206,6 +212,7 @@ def compiled(path: Path = PATTERNS_PATH) -> _Compiled:  # noqa: C901 (docs/archi
         not_arabizi=not_arabizi,
         cancels=cancels,
         resolved=re.compile("|".join(resolved)) if resolved else None,
+        overrides=re.compile("|".join(overrides)) if overrides else None,
         defaults=dict(data["default_severity"]),
         upgradable=frozenset(data.get("upgradable", [])),
     )
@@ -297,19 +304,21 @@ def assess(text: str, language: str | None = None, *, learned: bool = True) -> D
         if likely < RESOLVED_BELOW:
             tail = folded[over.end() :]
             found = _matches(tail, _skeleton(tail, patterns), patterns)
-    for kind in list(found):
+    urgent_now = patterns.overrides is not None and patterns.overrides.search(folded)
+    for kind in list(found) if not urgent_now else ():
         cancel = patterns.cancels.get(kind)
         if cancel is not None and cancel.search(folded):
             del found[kind]
             cancelled = True
-    # A cancel explained the danger words away (a joke, a film, news): the classifier, which
-    # reads the same words, is not asked to find them again.
-    if learned and not found and not cancelled:
+    # A cancel explained the danger words away (a joke, a film, news, a paper to renew): the
+    # classifier, which reads the whole message, keeps the danger only when it is very sure
+    # ("je dois renouveler ma carte, mon fils ne respire plus").
+    if learned and not found:
         # What no pattern foresaw: the classifier's opinion (it never overrules a pattern).
         model = classifier()
         signs = features(folded, skel)
         likely = model.probability(signs) if likely is None else likely
-        if likely >= THRESHOLD:
+        if likely >= (CANCELLED_AT_LEAST if cancelled else THRESHOLD):
             found[model.kind(signs)] = (False, f"classifier:{likely:.2f}")
     if not found:
         return None

@@ -143,6 +143,8 @@ class _Compiled:
     cancels: dict[str, re.Pattern[str]]
     # Said to be over and well now ("je suis gueri maintenant", "daba mzyan"): every kind.
     resolved: re.Pattern[str] | None
+    # Asked for help now ("au secours", "right now", "not joking"): no cancel applies.
+    overrides: re.Pattern[str] | None
     defaults: dict[str, str]
     upgradable: frozenset[str]
 

@@ -306,3 +306,33 @@ def test_said_to_be_over_drops_the_danger_words_before_it(
 def test_said_to_be_over_never_hides_a_danger_that_goes_on(text: str) -> None:
     danger = assess(text)
     assert danger is not None and danger.kind == "violence"
+
+
+# A danger inside a request whose words cancel the patterns' finding (a card to renew, a
+# vaccine, papers, a visa, visiting hours, a film, a laugh): each got no help before
+# 2026-12-08 (written afresh). The cancels were narrowed; a cancel no longer silences the
+# classifier when it is sure (CANCELLED_AT_LEAST); "right now", "au secours", "not joking"
+# keep every cancel from applying (overrides_cancels in patterns.yml).
+EMBEDDED_IN_A_REQUEST = [
+    "I need to renew my residence card but my husband is not breathing, he fell down",
+    "je dois renouveler ma carte, mon fils ne respire plus",
+    "where do i get the vaccine for my baby? she is not breathing well and turning blue",
+    "the building is on fire and my documents are inside, my kids are on the 3rd floor",
+    "il faut quels papiers pour l'école? la maison brûle et ma fille est dedans",
+    "attestation de residence svp, notre immeuble s'effondre on est coincés",
+    "I need a birth certificate, my neighbour's house is on fire with kids inside",
+    "ordonnance pour mon asthme svp, là je n'arrive plus à respirer du tout",
+    "how to renew passport? my friend collapsed and is not waking up",
+    "do i need a visa to go back to Nigeria? my madam keeps my passport and locks me in the house",
+    "horaires de visite? mon frère a été arrêté hier soir et on ne sait pas où il est",
+    "film recommendation pls, also my husband just hit me with a bottle and i am bleeding",
+    "lol sorry wrong chat... actually my uncle is beating me right now please",
+    "for my school project on fire safety, ps there is smoke coming from under our door right now",
+    "hace 2 años que estoy aquí, mi jefe me pega y no me paga",
+    "last month I lost my job, tonight I will hang myself",
+]
+
+
+@pytest.mark.parametrize("text", EMBEDDED_IN_A_REQUEST)
+def test_a_request_word_never_cancels_a_danger_said_beside_it(text: str) -> None:
+    assert assess(text) is not None, text
