@@ -47,8 +47,8 @@ DATA = ROOT / "bench" / "data" / "safety"
 OUT = ROOT / "bench" / "results" / "safety.json"
 MODEL = ROOT / "models" / "current.tar.gz"
 LANGS = ("fr", "en", "es", "ar", "ary-Latn")
-# dev-2 to dev-8: earlier held-out sets, retired once reported (see their README.md).
-SPLITS = ("dev", "dev-2", "dev-3", "dev-4", "dev-5", "dev-6", "dev-7", "dev-8", "heldout")
+# dev-2 to dev-9: earlier held-out sets, retired once reported (see their README.md).
+SPLITS = ("dev", "dev-2", "dev-3", "dev-4", "dev-5", "dev-6", "dev-7", "dev-8", "dev-9", "heldout")
 TARGETS = {"recall": 0.98, "recall_each": 0.95, "false_alarms": 0.03, "ms_per_message": 1.0}
 
 

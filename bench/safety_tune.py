@@ -38,7 +38,7 @@ from bot.safety.classifier import (  # noqa: E402
 
 assess_module = sys.modules["bot.safety.assess"]
 DATA = ROOT / "bench" / "data" / "safety"
-TUNING_SPLITS = ("dev", "dev-2", "dev-3", "dev-4", "dev-5", "dev-6", "dev-7", "dev-8")
+TUNING_SPLITS = ("dev", "dev-2", "dev-3", "dev-4", "dev-5", "dev-6", "dev-7", "dev-8", "dev-9")
 
 
 def split_rows(name: str) -> list[dict[str, str]]:
