@@ -276,6 +276,29 @@ def test_the_pattern_language() -> None:
         compile_pattern("je veux *")
 
 
+# Words that are never an idiom's first word on their own: "perdu mes|ma|mon * passeport"
+# reads as "perdu mes", "ma" or "mon", so "mon passeport" was taken out of every message.
+LONE_WORDS = frozenset(
+    "mon ma mes le la les du de des un une l d au aux en a et the my his her our your a an to "
+    "of in el los las lo mi mis su sus del al y o w f fi ana".split()
+    + ["de la", "de l", "de mi", "de su"]
+)
+
+
+def test_no_idiom_starts_with_a_lone_little_word() -> None:
+    import re
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "bot" / "safety" / "patterns.yml"
+    idioms = yaml.safe_load(path.read_text(encoding="utf-8"))["idioms"]
+    for lang, items in idioms.items():
+        for source in items or ():
+            first = re.split(r" \*\*? | \+ ", source.lstrip("!"))[0]
+            alternatives = {a.strip() for a in first.split("|")}
+            assert not alternatives & LONE_WORDS, (lang, source[:60])
+
+
 def _dev_rows() -> list[dict[str, str]]:
     with DEV.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
