@@ -41,6 +41,7 @@ KINDS = {
 SEVERITIES = {"imminent", "urgent"}
 STYLES = {"direct", "indirect", "embedded"}
 # dev-2 to dev-9: earlier held-out sets, retired once reported (README.md): tuning data.
+# The one list of splits: bench/safety_bench.py and bench/safety_tune.py read it here.
 SPLITS = ("dev", "dev-2", "dev-3", "dev-4", "dev-5", "dev-6", "dev-7", "dev-8", "dev-9", "heldout")
 NEAR = 0.8
 GRAM = 4

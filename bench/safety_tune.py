@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import bot.safety.assess  # noqa: E402, F401  (the package's name "assess" is the function)
+from bench.safety_data_check import SPLITS  # noqa: E402
 from bot.safety.classifier import (  # noqa: E402
     THRESHOLD,
     C,
@@ -38,7 +39,7 @@ from bot.safety.classifier import (  # noqa: E402
 
 assess_module = sys.modules["bot.safety.assess"]
 DATA = ROOT / "bench" / "data" / "safety"
-TUNING_SPLITS = ("dev", "dev-2", "dev-3", "dev-4", "dev-5", "dev-6", "dev-7", "dev-8", "dev-9")
+TUNING_SPLITS = tuple(name for name in SPLITS if name != "heldout")
 
 
 def split_rows(name: str) -> list[dict[str, str]]:

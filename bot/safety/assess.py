@@ -290,7 +290,8 @@ def assess(text: str, language: str | None = None, *, learned: bool = True) -> D
     folded, skel = views(text, patterns)
     found = _matches(folded, skel, patterns)
     cancelled = False
-    likely: float | None = None  # the classifier's opinion, asked at most once
+    signs: set[str] | None = None  # the classifier's features, read at most once
+    likely: float | None = None  # and its opinion of the whole message
     over = patterns.resolved.search(folded) if patterns.resolved is not None else None
     if over is not None and found and learned:
         # Over, and well now ("je suis gueri maintenant", "i almost drowned as a kid"): the
@@ -298,25 +299,25 @@ def assess(text: str, language: str | None = None, *, learned: bool = True) -> D
         # whole message, agrees it reads as ordinary ("mi marido me pega, ahora estoy bien
         # pero tengo miedo" stays a danger). What comes after still counts ("daba mzyana
         # walakin 9al lia ghadi y9tlni had lila"). Without the classifier it drops nothing.
-        model = classifier()
         signs = features(folded, skel)
-        likely = model.probability(signs)
+        likely = classifier().probability(signs)
         if likely < RESOLVED_BELOW:
             tail = folded[over.end() :]
             found = _matches(tail, _skeleton(tail, patterns), patterns)
-    urgent_now = patterns.overrides is not None and patterns.overrides.search(folded)
-    for kind in list(found) if not urgent_now else ():
-        cancel = patterns.cancels.get(kind)
-        if cancel is not None and cancel.search(folded):
-            del found[kind]
-            cancelled = True
+    # Help asked for now ("au secours", "not joking"): no cancel explains the danger away.
+    if found and not (patterns.overrides is not None and patterns.overrides.search(folded)):
+        for kind in list(found):
+            cancel = patterns.cancels.get(kind)
+            if cancel is not None and cancel.search(folded):
+                del found[kind]
+                cancelled = True
     # A cancel explained the danger words away (a joke, a film, news, a paper to renew): the
     # classifier, which reads the whole message, keeps the danger only when it is very sure
     # ("je dois renouveler ma carte, mon fils ne respire plus").
     if learned and not found:
         # What no pattern foresaw: the classifier's opinion (it never overrules a pattern).
         model = classifier()
-        signs = features(folded, skel)
+        signs = features(folded, skel) if signs is None else signs
         likely = model.probability(signs) if likely is None else likely
         if likely >= (CANCELLED_AT_LEAST if cancelled else THRESHOLD):
             found[model.kind(signs)] = (False, f"classifier:{likely:.2f}")

@@ -104,6 +104,9 @@ PATTERN_DANGERS = [
     ("su hermano dijo que no llego viva al verano", "threat"),
     ("l machine dyal lmo3mal klat lia sb3i", "fire_accident"),
     ("lmo9awil kayddi lia lkhlsa kamla 7it dayn", "trafficking"),
+    # Review (2026-12-08): idioms that swallowed a second clause ('ca * me tue', 'coche * muerto').
+    ("si ca continue je me tue", "suicide"),
+    ("mi coche choco y el esta muerto", "fire_accident"),
 ]
 
 # Ordinary messages with frightening words.
@@ -192,6 +195,8 @@ ORDINARY = [
     "my dad had a stroke 5 years ago, he is stable now, physio in Agadir?",
     "sa7bi khrj mn l7abs l3am li fat, kayn chi khdma?",
     "l'accident dyal 2019 f triq tiznit, wach ba9i l7a9 f ta3wid?",
+    "je me tue a chercher du travail a Agadir, il y a une agence ?",
+    "quiero mandar fotos de mi hija saliendo del cole a su abuela",
 ]
 
 
@@ -280,7 +285,7 @@ def test_the_pattern_language() -> None:
 # reads as "perdu mes", "ma" or "mon", so "mon passeport" was taken out of every message.
 LONE_WORDS = frozenset(
     "mon ma mes le la les du de des un une l d au aux en a et the my his her our your a an to "
-    "of in el los las lo mi mis su sus del al y o w f fi ana".split()
+    "of in el los las lo mi mis su sus del al y o w f fi ana ca cela".split()
     + ["de la", "de l", "de mi", "de su"]
 )
 
@@ -383,3 +388,47 @@ EMBEDDED_IN_A_REQUEST = [
 @pytest.mark.parametrize("text", EMBEDDED_IN_A_REQUEST)
 def test_a_request_word_never_cancels_a_danger_said_beside_it(text: str) -> None:
     assert assess(text) is not None, text
+
+
+class _Sure:
+    """A stand-in classifier that gives every message the same probability."""
+
+    def __init__(self, probability: float) -> None:
+        self.value = probability
+
+    def probability(self, found: set[str]) -> float:
+        return self.value
+
+    def kind(self, found: set[str]) -> str:
+        return "violence"
+
+
+@pytest.mark.parametrize(("probability", "fires"), [(0.95, True), (0.5, False)])
+def test_a_cancelled_danger_is_kept_when_the_classifier_is_very_sure(
+    probability: float, fires: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    module = sys.modules["bot.safety.assess"]
+    text = "haha mon frere me frappe"  # a violence pattern, then the laughter cancel
+    assert assess(text, learned=False) is None
+    monkeypatch.setattr(module, "classifier", lambda: _Sure(probability))
+    assert (assess(text) is not None) is fires
+
+
+def test_help_asked_for_now_keeps_every_cancel_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+    import sys
+
+    text = "lol sorry wrong chat... actually my uncle is beating me right now please"
+    assert assess(text, learned=False) is not None
+    module = sys.modules["bot.safety.assess"]
+    without = dataclasses.replace(module.compiled(), overrides=None)
+    monkeypatch.setattr(module, "compiled", lambda: without)
+    assert assess(text, learned=False) is None
+
+
+# The patterns alone leave these alone ('me file' is also 'gives me'); the classifier may not.
+@pytest.mark.parametrize("text", ["mon frere me file 50 dh chaque jour pour le taxi"])
+def test_the_patterns_alone_leave_these_alone(text: str) -> None:
+    assert assess(text, learned=False) is None
